@@ -1,0 +1,5 @@
+/**
+ * @pagkit/bench: Speed and memory against raw onnxruntime.
+ * @module
+ */
+export {}

@@ -1,0 +1,5 @@
+/**
+ * @pagkit/cli: The pagkit command line.
+ * @module
+ */
+export {}

@@ -1,0 +1,5 @@
+import type { CaseKind } from "../kind.js"
+import { pendingKinds } from "./pending.js"
+
+/** Every case kind the runner knows, in detection order (first match wins). */
+export const caseKinds: readonly CaseKind[] = [...pendingKinds]

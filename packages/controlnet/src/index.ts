@@ -1,0 +1,5 @@
+/**
+ * @pagkit/controlnet: ControlNet adapter.
+ * @module
+ */
+export {}

@@ -1,0 +1,5 @@
+/**
+ * @pagkit/ip-adapter: IP-Adapter adapter.
+ * @module
+ */
+export {}

@@ -1,0 +1,5 @@
+/**
+ * @pagkit/models-pixart-sigma: PixArt-Sigma adapter.
+ * @module
+ */
+export {}

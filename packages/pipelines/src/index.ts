@@ -1,0 +1,5 @@
+/**
+ * @pagkit/pipelines: Text2Image, Image2Image and Inpainting pipelines and AutoPipeline.
+ * @module
+ */
+export {}
