@@ -1,0 +1,32 @@
+/**
+ * @pagkit/guidance: the guidance middleware chain — types, the planner (branches → batched
+ * denoiser passes) and the combine fold.
+ * @module
+ */
+export { GuidanceChain, combinePredictions, guidance, runGuidedStep } from "./chain.js"
+export type { RunStepOptions } from "./chain.js"
+export {
+  BranchConflictError,
+  DuplicateMiddlewareError,
+  GuidanceError,
+  GuidanceOptionsError,
+  MissingPredictionError,
+  PredictionShapeError,
+  UndeclaredHookError,
+} from "./errors.js"
+export type { GuidanceErrorCode } from "./errors.js"
+export { addPredictions, asFloatTensor, roundingFor, scalePrediction, scaledDifference } from "./guidance-math.js"
+export type { FloatTensor, GuidanceDType } from "./guidance-math.js"
+export { planBranches, planStep, rowHookPatterns, splitPredictions } from "./planner.js"
+export type { GuidancePlan, PlanOptions, PlanRow, PlannedBranch, PlannedPass } from "./planner.js"
+export { Predictions } from "./predictions.js"
+export type {
+  BranchSpec,
+  Conditioning,
+  GuidanceMiddleware,
+  GuidanceWindow,
+  HookActivations,
+  HookSpec,
+  StepContext,
+} from "./types.js"
+export { fullWindow, isInWindow, validateScale, validateWindow } from "./window.js"
