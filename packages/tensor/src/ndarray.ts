@@ -1,0 +1,128 @@
+// Interop with scijs `ndarray` (https://github.com/scijs/ndarray) and look-alikes, by structure only:
+// no dependency. An ndarray is `{ data, shape, stride, offset }`: element (i0, i1, …) lives at
+// `data[offset + i0 * stride[0] + i1 * stride[1] + …]`; strides may be negative or zero.
+import { ShapeError } from "./errors.js"
+import type { DType, DataTypeMap, Shape, TensorData } from "./tensor.js"
+import { Tensor, allocate, contiguousStrides, shapeSize } from "./tensor.js"
+
+/** The part of a scijs `ndarray` this module reads and writes. */
+export interface NdarrayLike<T extends ArrayLike<number | bigint> = ArrayLike<number | bigint>> {
+  readonly data: T
+  readonly shape: readonly number[]
+  readonly stride: readonly number[]
+  readonly offset: number
+}
+
+/** What {@link toNdarray} returns: a plain object over the tensor's own buffer, with scijs's `dtype` name. */
+export interface NdarrayView<T extends TensorData = TensorData> extends NdarrayLike<T> {
+  readonly shape: number[]
+  readonly stride: number[]
+  /** scijs dtype name of `data` (`"uint16"` for float16 bits). */
+  readonly dtype: string
+}
+
+const scijsNames: Record<DType, string> = {
+  float32: "float32",
+  float16: "uint16",
+  float64: "float64",
+  int32: "int32",
+  int64: "bigint64",
+  uint8: "uint8",
+}
+
+/**
+ * Wraps a tensor as an ndarray-shaped object sharing its buffer (no copy). Pass it to
+ * `ndarray(view.data, view.shape, view.stride, view.offset)` to get a real scijs ndarray.
+ *
+ * @example
+ * const view = toNdarray(latents) // { data: Float32Array, shape: [1, 4, 8, 8], stride: [256, 64, 8, 1], offset: 0 }
+ */
+export function toNdarray<D extends DType>(t: Tensor<D>): NdarrayView<DataTypeMap[D]> {
+  return { data: t.data, shape: [...t.shape], stride: contiguousStrides(t.shape), offset: 0, dtype: scijsNames[t.dtype] }
+}
+
+/** Options of {@link fromNdarray}. */
+export interface FromNdarrayOptions {
+  /** Target dtype. Default: from the data's typed array; a `Uint16Array` needs `"float16"` said explicitly. */
+  readonly dtype?: DType
+}
+
+function inferDType(data: ArrayLike<number | bigint>): DType | undefined {
+  if (data instanceof Float32Array) return "float32"
+  if (data instanceof Float64Array) return "float64"
+  if (data instanceof Int32Array) return "int32"
+  if (data instanceof BigInt64Array) return "int64"
+  if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return "uint8"
+  return undefined
+}
+
+/** True when the strides are row-major over `shape` (size-1 axes may have any stride). */
+function isContiguous(shape: Shape, stride: readonly number[]): boolean {
+  const expected = contiguousStrides(shape)
+  return shape.every((d, i) => d <= 1 || stride[i] === expected[i])
+}
+
+/**
+ * A tensor from an ndarray-shaped object. Contiguous data of a matching typed array is shared (no
+ * copy, `subarray` for an offset); transposed, sliced or stepped views are gathered into a new buffer.
+ * Other arrays (plain, Int16Array, …) are converted to float32 unless `dtype` says otherwise.
+ *
+ * @example
+ * const t = fromNdarray(ndarray(new Float32Array(6), [2, 3])) // Tensor<"float32"> [2, 3], same buffer
+ */
+export function fromNdarray(array: NdarrayLike, options: FromNdarrayOptions = {}): Tensor {
+  const { data, shape, stride, offset } = array
+  if (stride.length !== shape.length) {
+    throw new ShapeError(`fromNdarray: shape [${shape.join(", ")}] and stride [${stride.join(", ")}] have different lengths.`)
+  }
+  const inferred = inferDType(data)
+  if (inferred === undefined && data instanceof Uint16Array && options.dtype === undefined) {
+    throw new ShapeError(
+      'fromNdarray: Uint16Array data is ambiguous. Pass { dtype: "float16" } if it holds half-precision bits, or another dtype to convert.',
+    )
+  }
+  const dtype = options.dtype ?? inferred ?? "float32"
+  const size = shapeSize(shape)
+  // bounds: the furthest elements reachable must lie inside data
+  let low = offset
+  let high = offset
+  for (let i = 0; i < shape.length; i++) {
+    const reach = (shape[i]! - 1) * stride[i]!
+    if (shape[i] === 0) continue
+    if (reach < 0) low += reach
+    else high += reach
+  }
+  if (size > 0 && (low < 0 || high >= data.length || !Number.isInteger(offset))) {
+    throw new ShapeError(
+      `fromNdarray: shape [${shape.join(", ")}], stride [${stride.join(", ")}], offset ${offset} reach outside data of length ${data.length}.`,
+    )
+  }
+  const sameArray = dtype === inferred || (dtype === "float16" && data instanceof Uint16Array)
+  if (sameArray && !(data instanceof Uint8ClampedArray) && isContiguous(shape, stride)) {
+    const typed = data as unknown as DataTypeMap[DType]
+    const shared = offset === 0 && typed.length === size ? typed : typed.subarray(offset, offset + size)
+    return new Tensor(dtype, shared as DataTypeMap[typeof dtype], shape)
+  }
+  return new Tensor(dtype, gather(array, dtype, size), shape)
+}
+
+/** Copies a strided view into a contiguous buffer of `dtype`. */
+function gather(array: NdarrayLike, dtype: DType, size: number): TensorData {
+  const { data, shape, stride, offset } = array
+  const out = allocate(dtype, size)
+  const write = out as unknown as { [i: number]: number | bigint }
+  const index = new Array<number>(shape.length).fill(0)
+  let from = offset
+  for (let i = 0; i < size; i++) {
+    const value = data[from]!
+    write[i] = dtype === "int64" ? (typeof value === "bigint" ? value : BigInt(Math.trunc(value))) : Number(value)
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      index[axis]!++
+      from += stride[axis]!
+      if (index[axis]! < shape[axis]!) break
+      from -= stride[axis]! * shape[axis]!
+      index[axis] = 0
+    }
+  }
+  return out
+}
