@@ -8,7 +8,7 @@ export { ImageError, SafetensorsError, ShapeError, TensorError } from "./errors.
 export type { ImageErrorCode, SafetensorsErrorCode } from "./errors.js"
 export { TorchGenerator } from "./random/index.js"
 export type { RandomOptions } from "./random/index.js"
-export { InvalidSeedError, UnsupportedRandomDTypeError } from "./random/index.js"
+export { InvalidGeneratorStateError, InvalidSeedError, UnsupportedRandomDTypeError } from "./random/index.js"
 export type { RandomDType, TorchGeneratorState } from "./random/index.js"
 
 // safetensors

@@ -4,8 +4,9 @@
  * itself after Julien Pommier's `sse_mathfun.h`, zlib licence; written anew here).
  *
  * Every step is float32 (`Math.fround`), and the multiply-adds that the compiler contracted
- * into `vfmadd` instructions in the shipped wheel are single-rounding {@link fma32} calls
- * (measured against torch 2.11 outputs: see SPEC §9).
+ * into `vfmadd` instructions in the shipped x86 wheel are single-rounding {@link fma32} calls
+ * (which steps are fused was measured on torch 2.11 outputs; with plain mul-then-add ~0.1 % of
+ * elements come out 1 ulp off).
  */
 import { fma32 } from "./float32-fma.js"
 

@@ -15,3 +15,11 @@ export class UnsupportedRandomDTypeError extends TensorError {
     super("UNSUPPORTED_RANDOM_DTYPE", message, options)
   }
 }
+
+/** `setState` was given something that is not a snapshot from `getState()`. */
+export class InvalidGeneratorStateError extends TensorError {
+  override readonly name = "InvalidGeneratorStateError"
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INVALID_GENERATOR_STATE", message, options)
+  }
+}

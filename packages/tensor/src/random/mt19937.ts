@@ -4,6 +4,8 @@
  * low 32 bits of the seed by the reference `init_genrand` recurrence.
  */
 
+import { InvalidGeneratorStateError } from "./errors.js"
+
 const N = 624
 const M = 397
 const MATRIX_A = 0x9908b0df
@@ -52,7 +54,7 @@ export class Mt19937 {
   /** Puts the engine back to a snapshot. */
   restore(state: Mt19937State): void {
     if (state.words.length !== N || !Number.isInteger(state.index) || state.index < 0 || state.index > N) {
-      throw new RangeError(
+      throw new InvalidGeneratorStateError(
         `mt19937 state must hold ${N} words and an index in [0, ${N}], found ${state.words.length} words and index ${state.index}. Pass a value returned by getState().`,
       )
     }

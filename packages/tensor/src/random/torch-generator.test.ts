@@ -168,6 +168,8 @@ describe("TorchGenerator properties", () => {
     expect([...copy.randn([5]).data, ...copy.randn([20]).data]).toEqual(next)
     g.setState(state)
     expect([...g.randn([5]).data, ...g.randn([20]).data]).toEqual(next)
+    expect(() => g.setState({ ...state, words: new Uint32Array(5) })).toThrow(/624 words/)
+    expect(() => g.setState({ ...state, nextDoubleNormal: "x" as never })).toThrow(/nextDoubleNormal/)
   })
 
   it("uniforms have torch's resolution: 2^-24 (float32), 2^-53 (float64), 2^-11 (float16)", () => {

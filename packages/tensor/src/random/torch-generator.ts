@@ -1,6 +1,6 @@
 import { Tensor, checkShape, shapeSize } from "../tensor.js"
 import type { Shape } from "../tensor.js"
-import { InvalidSeedError, UnsupportedRandomDTypeError } from "./errors.js"
+import { InvalidGeneratorStateError, InvalidSeedError, UnsupportedRandomDTypeError } from "./errors.js"
 import { randnHalf, randHalf } from "./half-kernels.js"
 import {
   normalFillFloat32,
@@ -38,6 +38,8 @@ const DTYPES: readonly string[] = ["float32", "float64", "float16"]
  * Reproduces `torch.Generator("cpu").manual_seed(seed)` on x86 (AVX2) builds: `randn` and `rand`
  * return the same numbers as `torch.randn(shape, generator=g, dtype=…)` / `torch.rand(…)` —
  * bit for bit in float32 — and successive calls continue the same stream, as in torch.
+ * float64 uses glibc-accurate log/sin/cos; float16 follows torch 2.11's Half arithmetic
+ * (see `half-kernels.ts`).
  *
  * @example
  * const generator = new TorchGenerator(42)
@@ -84,6 +86,12 @@ export class TorchGenerator {
 
   /** Moves the stream back (or forward) to a snapshot from {@link TorchGenerator.getState}. */
   setState(state: TorchGeneratorState): void {
+    const cached = state.nextDoubleNormal
+    if (cached !== undefined && typeof cached !== "number") {
+      throw new InvalidGeneratorStateError(
+        `generator state nextDoubleNormal must be a number or undefined, found ${typeof cached}. Pass a value returned by getState().`,
+      )
+    }
     this.engine.restore(state)
     this.cache.nextDoubleNormal = state.nextDoubleNormal
   }
