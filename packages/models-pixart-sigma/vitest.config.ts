@@ -1,3 +1,3 @@
 import { defineProject } from "vitest/config"
 
-export default defineProject({ test: { name: "models-pixart-sigma" } })
+export default defineProject({ test: { name: "models-pixart-sigma", testTimeout: 120_000, hookTimeout: 120_000 } })

@@ -1,3 +1,3 @@
 import { defineProject } from "vitest/config"
 
-export default defineProject({ test: { name: "pipelines" } })
+export default defineProject({ test: { name: "pipelines", testTimeout: 120_000, hookTimeout: 120_000 } })

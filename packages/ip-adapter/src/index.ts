@@ -1,5 +1,40 @@
 /**
- * @pagkit/ip-adapter: IP-Adapter adapter.
+ * @pagkit/ip-adapter: IP-Adapter adapter — CLIP image preprocessing, the image encoder, the image projection and
+ * the decoupled cross-attention as an ONNX hook kind.
  * @module
  */
-export {}
+export { IpAdapterError, IpAdapterInputError, IpAdapterModelError, IpAdapterWeightsError } from "./errors.js"
+export type { IpAdapterErrorCode } from "./errors.js"
+
+export { pilResize, pixels8ToTensor, tensorToPixels8 } from "./pil-resize.js"
+export type { PilFilter, Pixels8, ResampleFlavor, ResizeTarget } from "./pil-resize.js"
+export {
+  CLIP_DEFAULTS,
+  clipPreprocess,
+  loadClipImageProcessorConfig,
+  parseClipImageProcessorConfig,
+  shortestEdgeSize,
+} from "./clip-image-processor.js"
+export type { ClipImageProcessorConfig } from "./clip-image-processor.js"
+
+export { ImageEncoder } from "./image-encoder.js"
+export { parseIpAdapterWeights, readIpAdapterWeights } from "./ip-adapter-weights.js"
+export type { IpAdapterLayerWeights, IpAdapterWeights } from "./ip-adapter-weights.js"
+export { projectImageEmbeds } from "./image-projection.js"
+export { imageTokensForRows } from "./row-tokens.js"
+export type { ConditionedTokens, TokenRow } from "./row-tokens.js"
+
+export {
+  IP_ADAPTER_KIND,
+  IP_ADAPTER_SCALE_INPUT,
+  IP_ADAPTER_TOKENS_INPUT,
+  ipAdapterAttention,
+  ipAdapterLayerOrder,
+} from "./ip-adapter-attention.js"
+export { expandIpAdapterScale, ipAdapterScaleTensor } from "./ip-adapter-scale.js"
+export type { BlockScale, IpAdapterScaleInput } from "./ip-adapter-scale.js"
+
+export { IpAdapter, loadIpAdapter } from "./ip-adapter.js"
+export type { IpAdapterImage, LoadIpAdapterOptions, PreparedImageEmbeds } from "./ip-adapter.js"
+export { IpAdapterUnet, loadIpAdapterUnet } from "./ip-adapter-unet.js"
+export type { IpAdapterUnetOptions } from "./ip-adapter-unet.js"

@@ -1,5 +1,32 @@
 /**
- * @pagkit/pipelines: Text2Image, Image2Image and Inpainting pipelines and AutoPipeline.
+ * `@pagkit/pipelines`: Text2Image, Image2Image and Inpainting pipelines with guidance chains, and AutoPipeline.
  * @module
  */
-export {}
+export { AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image } from "./auto-pipeline.js"
+export type { FromPipeOptions, FromPretrainedOptions } from "./auto-pipeline.js"
+export { SdxlPipeline } from "./sdxl/sdxl-pipeline.js"
+export type { PrepareContext, PreparedRun, SdxlPipelineInit, SdxlTask } from "./sdxl/sdxl-pipeline.js"
+export { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
+export { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
+export { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
+export type { SdxlCallOptions, SdxlImage2ImageOptions, SdxlInpaintOptions, SdxlText2ImageOptions } from "./sdxl/sdxl-options.js"
+export { runDenoisingLoop } from "./denoising-loop.js"
+export type { DenoisingLoopOptions, StepEvent } from "./denoising-loop.js"
+export { guidanceFromOptions, usesUncond } from "./guidance-options.js"
+export type { GuidanceCallOptions, GuidanceDefaults } from "./guidance-options.js"
+export { LayerResolver } from "./layer-resolver.js"
+export type { LayerMatching } from "./layer-resolver.js"
+export { gatherRows } from "./row-inputs.js"
+export type { ConditionedInput, RowSource } from "./row-inputs.js"
+export { readImageInput } from "./image-input.js"
+export type { ImageInput } from "./image-input.js"
+export { PipelineOutput } from "./output.js"
+export { AbortedError, InvalidOptionError, PipelineError } from "./errors.js"
+export { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaPipeline, pixartCallFromDiffusers } from "./pixart/index.js"
+export type {
+  MappedPixArtCall,
+  PagLayerMatching,
+  PixArtSigmaCallOptions,
+  PixArtSigmaOutput,
+  PixArtSigmaPipelineOptions,
+} from "./pixart/index.js"

@@ -1,6 +1,19 @@
 import type { CaseKind } from "../kind.js"
+import { denoiserKind } from "./denoiser.js"
+import { layerMatchingKind } from "./layer-matching.js"
 import { pendingKinds } from "./pending.js"
+import { pipelinePixartKind } from "./pipeline-pixart.js"
+import { pipelineSdxlKind } from "./pipeline-sdxl.js"
+import { schedulerKind } from "./scheduler.js"
 import { torchRandnKind } from "./torch-randn.js"
 
 /** Every case kind the runner knows, in detection order (first match wins). */
-export const caseKinds: readonly CaseKind[] = [torchRandnKind, ...pendingKinds]
+export const caseKinds: readonly CaseKind[] = [
+  torchRandnKind,
+  schedulerKind,
+  denoiserKind,
+  layerMatchingKind,
+  pipelineSdxlKind,
+  pipelinePixartKind,
+  ...pendingKinds,
+]

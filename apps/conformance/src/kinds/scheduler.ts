@@ -34,6 +34,18 @@ function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>): number 
   return worst
 }
 
+/** A generator that records every `randn` draw (to compare with the oracle's `noise.{i}`). */
+function recordingGenerator(seed: number, draws: Tensor[]): TorchGenerator {
+  const generator = new TorchGenerator(seed)
+  const randn = generator.randn.bind(generator)
+  generator.randn = ((shape, options) => {
+    const drawn = randn(shape, options)
+    draws.push(drawn)
+    return drawn
+  }) as typeof generator.randn
+  return generator
+}
+
 const asFloat32 = (t: Tensor): Tensor<"float32"> =>
   t.dtype === "float32" ? (t as Tensor<"float32">) : new Tensor("float32", Float32Array.from(t.data as ArrayLike<number>), t.shape)
 
@@ -60,12 +72,21 @@ async function runCase(file: CaseFile): Promise<Check[]> {
   if (init === undefined) throw new Error(`${file.relPath} has no x.init tensor`)
   let x = asFloat32(init)
   const timesteps = [...scheduler.timesteps]
+  const draws: Tensor[] = []
   for (let k = 0; k < timesteps.length; k++) {
     const t = timesteps[k]!
     const modelOutput = syntheticModel(scheduler.scaleModelInput(x, t), t, k)
-    x = scheduler.step(modelOutput, t, x, { generator: new TorchGenerator(1000 + k) }).prevSample
+    x = scheduler.step(modelOutput, t, x, { generator: recordingGenerator(1000 + k, draws) }).prevSample
     const ref = tensors.get(`x.step${k}`)
     if (ref !== undefined) checks.push({ what: `x.step${k}`, error: relativeError(x.data, ref.data as ArrayLike<number>) })
+  }
+  const expectedDraws = [...tensors.keys()].filter((key) => /^noise\.\d+$/.test(key)).length
+  if (expectedDraws > 0 || draws.length > 0) {
+    checks.push({ what: `noise draws (${draws.length} of ${expectedDraws})`, error: draws.length === expectedDraws ? 0 : Infinity })
+    draws.forEach((drawn, i) => {
+      const ref = tensors.get(`noise.${i}`)
+      if (ref !== undefined) checks.push({ what: `noise.${i}`, error: relativeError(drawn.data as ArrayLike<number>, ref.data as ArrayLike<number>) })
+    })
   }
   const x0 = tensors.get("add_noise.x0")
   const noise = tensors.get("add_noise.noise")

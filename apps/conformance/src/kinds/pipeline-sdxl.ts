@@ -1,0 +1,119 @@
+import path from "node:path"
+import {
+  AutoPipelineForImage2Image,
+  AutoPipelineForInpainting,
+  AutoPipelineForText2Image,
+} from "@pagkit/pipelines"
+import type { SdxlCallOptions, SdxlPipeline, SdxlTask } from "@pagkit/pipelines"
+import { SafetensorsFile, TorchGenerator } from "@pagkit/tensor"
+import type { Shape, Tensor } from "@pagkit/tensor"
+import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
+import { allWithin, camelCase, describeMeasures, measureMaxAbs, measureRelL2, toNhwc } from "../compare.js"
+import type { Measure } from "../compare.js"
+
+const IMAGE_MAX_ABS = 1e-3
+const LATENTS_REL_L2 = 1e-3
+const NOISE_MAX_ABS = 1e-6
+
+/** diffusers SDXL pipeline classes → task and PAG. */
+const classes: Record<string, { task: SdxlTask; pag: boolean }> = {
+  StableDiffusionXLPipeline: { task: "text2image", pag: false },
+  StableDiffusionXLPAGPipeline: { task: "text2image", pag: true },
+  StableDiffusionXLImg2ImgPipeline: { task: "image2image", pag: false },
+  StableDiffusionXLPAGImg2ImgPipeline: { task: "image2image", pag: true },
+  StableDiffusionXLInpaintPipeline: { task: "inpainting", pag: false },
+  StableDiffusionXLPAGInpaintPipeline: { task: "inpainting", pag: true },
+}
+
+const autoPipelines = {
+  text2image: AutoPipelineForText2Image,
+  image2image: AutoPipelineForImage2Image,
+  inpainting: AutoPipelineForInpainting,
+}
+
+/** A generator that records every randn draw, to compare with the oracle's `noise.{i}`. */
+function recordingGenerator(seed: number | bigint): { generator: TorchGenerator; draws: Tensor[] } {
+  const generator = new TorchGenerator(seed)
+  const draws: Tensor[] = []
+  const randn = generator.randn.bind(generator)
+  generator.randn = ((shape: Shape, options?: Parameters<TorchGenerator["randn"]>[1]) => {
+    const t = randn(shape, options)
+    draws.push(t)
+    return t
+  }) as TorchGenerator["randn"]
+  return { generator, draws }
+}
+
+/** `meta.call` (diffusers arguments) → pagkit call options; images resolved under the oracle folder. */
+export function callOptions(file: CaseFile): { options: Record<string, unknown>; seed: number | bigint } {
+  const call = (file.meta["call"] ?? {}) as Record<string, unknown>
+  const options: Record<string, unknown> = {}
+  let seed: number | bigint = 0
+  for (const [key, value] of Object.entries(call)) {
+    if (key === "seed") seed = typeof value === "number" || typeof value === "bigint" ? value : Number(value)
+    else if (key === "output_type" || key === "return_dict") continue
+    else options[camelCase(key)] = Array.isArray(value) && value.length === 2 && key.endsWith("_size") ? value : value
+  }
+  const images = (file.meta["images"] ?? {}) as Record<string, string>
+  for (const [key, rel] of Object.entries(images)) options[camelCase(key)] = path.join(file.oracleDir, rel)
+  return { options, seed }
+}
+
+async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
+  const name = `pipeline ${file.relPath}`
+  const cls = classes[file.meta["pipeline"] as string]
+  const models = (file.meta["models"] ?? {}) as Record<string, string>
+  if (cls === undefined) {
+    const pending = String(file.meta["pipeline"]).includes("ControlNet")
+    return { name, status: pending ? "skip" : "fail", detail: pending ? "ControlNet pipelines not implemented yet" : `unknown SDXL pipeline class ${String(file.meta["pipeline"])}` }
+  }
+  const unsupported = Object.keys(models).filter((k) => k !== "base")
+  if (unsupported.length > 0) return { name, status: "skip", detail: `needs ${unsupported.join(", ")} (not implemented yet)` }
+  const layers = (file.meta["pag_applied_layers"] as string[] | undefined) ?? ["mid"]
+  const pipe = (await autoPipelines[cls.task].fromPretrained(path.join(ctx.modelsDir, models["base"]!), {
+    enablePag: cls.pag,
+    pagAppliedLayers: layers,
+  })) as unknown as SdxlPipeline<SdxlCallOptions>
+  const { options, seed } = callOptions(file)
+  const { generator, draws } = recordingGenerator(seed)
+  const stepLatents: Tensor[] = []
+  const output = await pipe.run({
+    ...(options as SdxlCallOptions),
+    generator,
+    onStep: (event) => void stepLatents.push(event.latents),
+  })
+  const oracle = await SafetensorsFile.open(file.tensorsPath!)
+  const measures: Measure[] = []
+  try {
+    if (oracle.has("image")) measures.push(measureMaxAbs("image", toNhwc(output.images!), await oracle.read("image"), IMAGE_MAX_ABS))
+    for (let k = 0; oracle.has(`latents.step${k}`); k++) {
+      const actual = stepLatents[k]
+      const expected = await oracle.read(`latents.step${k}`)
+      measures.push(actual === undefined ? { what: `latents.step${k}`, value: Infinity, tolerance: LATENTS_REL_L2 } : measureRelL2(`latents.step${k}`, actual, expected, LATENTS_REL_L2))
+    }
+    for (let i = 0; oracle.has(`noise.${i}`); i++) {
+      const actual = draws[i]
+      const expected = await oracle.read(`noise.${i}`)
+      measures.push(actual === undefined ? { what: `noise.${i}`, value: Infinity, tolerance: NOISE_MAX_ABS } : measureMaxAbs(`noise.${i}`, actual, expected, NOISE_MAX_ABS))
+    }
+  } finally {
+    await oracle.close()
+  }
+  const expectedLayers = file.meta["pag_layers_resolved"] as string[] | undefined
+  const pagRan = cls.pag && Number(options["pagScale"] ?? 3) > 0
+  if (pagRan && expectedLayers !== undefined && JSON.stringify(pipe.pagLayersResolved) !== JSON.stringify(expectedLayers)) {
+    return { name, status: "fail", detail: `PAG layers [${pipe.pagLayersResolved.join(", ")}] differ from diffusers' [${expectedLayers.join(", ")}]` }
+  }
+  return { name, status: allWithin(measures) ? "pass" : "fail", detail: describeMeasures(measures) }
+}
+
+/**
+ * Whole SDXL pipeline calls (`meta.pipeline` = a diffusers SDXL class): pagkit's own RNG seeded from
+ * `meta.call.seed`, every argument of `meta.call` passed through (unknown ones fail the case).
+ */
+export const pipelineSdxlKind: CaseKind = {
+  name: "pipeline-sdxl",
+  tolerances: `image max abs <= ${IMAGE_MAX_ABS}, latents.step{k} rel L2 <= ${LATENTS_REL_L2}, noise.{i} max abs <= ${NOISE_MAX_ABS}`,
+  detect: (file) => typeof file.meta["pipeline"] === "string" && (file.meta["pipeline"] as string).startsWith("StableDiffusionXL"),
+  run: async (file, ctx) => [await runCase(file, ctx)],
+}

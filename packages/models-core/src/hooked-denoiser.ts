@@ -1,0 +1,43 @@
+import { Tensor } from "@pagkit/tensor"
+import type { InstalledHook, LayerIndex } from "@pagkit/onnx"
+import type { HookGateInput, HookableDenoiserOptions } from "./denoiser.js"
+import type { SessionLike } from "./session.js"
+
+/** What `@pagkit/onnx`'s `loadHookedModel` returns (a `HookedModel`), structurally. */
+export interface HookedModelLike {
+  readonly session: SessionLike
+  readonly index: LayerIndex
+  readonly hooks: readonly InstalledHook[]
+}
+
+/** Gate inputs (`layout: "gates"`) of installed hooks, as {@link HookGateInput}s. */
+export function gatesOfHooks(hooks: readonly InstalledHook[]): HookGateInput[] {
+  const gates: HookGateInput[] = []
+  for (const hook of hooks) {
+    for (const input of hook.inputs) {
+      if (input.layout === "gates") gates.push({ kind: hook.kind, inputName: input.name, layers: hook.layers })
+    }
+  }
+  return gates
+}
+
+/**
+ * Denoiser options from a hooked model: its session, gate inputs, layer index, and zero defaults for
+ * per-layer `"scales"` inputs (hooks off unless a call feeds them).
+ *
+ * @example
+ * const hooked = await loadHookedModel("unet/model.onnx", { hooks: [identityAttention()] })
+ * const unet = new HookableDenoiser(hookedDenoiserOptions(hooked))
+ */
+export function hookedDenoiserOptions(model: HookedModelLike): Pick<
+  HookableDenoiserOptions,
+  "session" | "gates" | "layerIndex" | "defaultInputs"
+> & { session: SessionLike } {
+  const defaultInputs: Record<string, Tensor> = {}
+  for (const hook of model.hooks) {
+    for (const input of hook.inputs) {
+      if (input.layout === "scales") defaultInputs[input.name] = Tensor.zeros([hook.layers.length])
+    }
+  }
+  return { session: model.session, gates: gatesOfHooks(model.hooks), layerIndex: model.index, defaultInputs }
+}

@@ -1,0 +1,82 @@
+import path from "node:path"
+import { PAG_GATES_INPUT, createSession, identityAttention, loadHookedModel } from "@pagkit/onnx"
+import type { SessionOptions } from "@pagkit/onnx"
+import { loadT5Tokenizer } from "@pagkit/tokenizers"
+import { Vae, assertComponentKind, loadModelIndex, locateOnnxModel, readComponentConfig } from "@pagkit/models-core"
+import type { PixArtTokenizer } from "./encode-prompt.js"
+import { PixArtModelError } from "./errors.js"
+import { PixArtSigmaModel } from "./pixart-model.js"
+import { IDENTITY_ATTENTION, PixArtTransformer } from "./pixart-transformer.js"
+import { readPythonJsonObject } from "./internal/python-json.js"
+import { assertT5TextEncoder } from "./text-encoder.js"
+
+/** Options of {@link loadPixArtSigma}. */
+export interface LoadPixArtSigmaOptions {
+  /** onnxruntime execution providers, in preference order. Default `["cpu"]`. */
+  readonly executionProviders?: readonly string[]
+  /** Other session options (threads, optimization level); `executionProviders` wins over theirs. */
+  readonly sessionOptions?: SessionOptions
+  /** Folder caching the hooked transformer graph between loads (default: rewrite in memory at every load). */
+  readonly hookCacheDir?: string
+  /** Loads `tokenizer/`. Default: `@pagkit/tokenizers`' T5 loader. */
+  readonly loadTokenizer?: (folder: string) => Promise<PixArtTokenizer>
+}
+
+/**
+ * Loads a PixArt-Sigma ONNX folder: T5 `tokenizer/` and `text_encoder/` (with `attention_mask`), `transformer/`
+ * with PAG's identity-attention hook installed over all its self-attention layers (one graph input
+ * `pag_gates [batch, layers]`, so PAG layers change per call without reloading), `vae_decoder/`, configs.
+ *
+ * @example
+ * const model = await loadPixArtSigma("models/tiny-pixart-sigma")
+ * model.transformer.selfAttentionLayers.length // 12
+ */
+export async function loadPixArtSigma(dir: string, options: LoadPixArtSigmaOptions = {}): Promise<PixArtSigmaModel> {
+  const index = await loadModelIndex(dir)
+  const sessionOptions: SessionOptions = {
+    ...(options.sessionOptions ?? {}),
+    ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+  }
+  // Read here rather than with readComponentConfig: scheduler configs hold Python's bare -Infinity.
+  const schedulerConfig = await readPythonJsonObject(path.join(dir, "scheduler", "scheduler_config.json"), "scheduler config")
+  const transformerConfig = await readComponentConfig(dir, "transformer", { required: false })
+  const loadTokenizer = options.loadTokenizer ?? ((folder: string) => loadT5Tokenizer(folder))
+
+  const [tokenizer, textEncoderLocation, transformerLocation] = await Promise.all([
+    loadTokenizer(path.join(dir, "tokenizer")),
+    locateOnnxModel(dir, "text_encoder"),
+    locateOnnxModel(dir, "transformer"),
+  ])
+  const textEncoder = await createSession(textEncoderLocation.modelPath, sessionOptions)
+  assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
+  assertT5TextEncoder(textEncoder)
+
+  const hooked = await loadHookedModel(transformerLocation.modelPath, {
+    ...sessionOptions,
+    hooks: [identityAttention()],
+    ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
+  })
+  assertComponentKind(hooked.session, "transformer", "transformer/")
+  const layers = hooked.layers(IDENTITY_ATTENTION)
+  if (layers.length === 0) {
+    throw new PixArtModelError(`transformer/ (${transformerLocation.modelPath}) has no self-attention layers for PAG to hook.`)
+  }
+  const transformer = new PixArtTransformer({
+    session: hooked.session,
+    gates: [{ kind: IDENTITY_ATTENTION, inputName: PAG_GATES_INPUT, layers }],
+    config: transformerConfig,
+  })
+  const vae = await Vae.load(dir, { sessionOptions, encoder: false })
+  return new PixArtSigmaModel({
+    dir,
+    index,
+    tokenizer,
+    textEncoder,
+    transformer,
+    vae,
+    schedulerConfig,
+    release: async () => {
+      await Promise.all([textEncoder.release(), hooked.release()])
+    },
+  })
+}

@@ -1,0 +1,152 @@
+import { readdir } from "node:fs/promises"
+import path from "node:path"
+import { createSession, loadHookedModel } from "@pagkit/onnx"
+import type { HookKind, SessionOptions } from "@pagkit/onnx"
+import { loadClipTokenizer } from "@pagkit/tokenizers"
+import {
+  Vae,
+  assertComponentKind,
+  assertFolder,
+  hookedDenoiserOptions,
+  loadModelIndex,
+  locateOnnxModel,
+  readComponentConfig,
+  readJsonFile,
+} from "@pagkit/models-core"
+import type { HookableDenoiserOptions, ModelIndex, SessionLike } from "@pagkit/models-core"
+import type { PromptTokenizer, TokenizerLoader } from "./prompt-tokenizer.js"
+import { SdxlModel } from "./sdxl-model.js"
+import { SdxlUnet } from "./sdxl-unet.js"
+
+/**
+ * A UNet to use instead of the folder's: a folder, or a ready (e.g. hooked) session with its gate inputs
+ * (`hookedDenoiserOptions(await loadHookedModel(…))` fits).
+ */
+export type UnetOverride = string | Omit<HookableDenoiserOptions, "name">
+
+/** Options of {@link loadSdxl}. */
+export interface LoadSdxlOptions {
+  /** onnxruntime execution providers, in preference order. Default `["cpu"]`. */
+  readonly executionProviders?: readonly string[]
+  /** Other session options (threads, optimization level); `executionProviders` wins over theirs. */
+  readonly sessionOptions?: SessionOptions
+  /**
+   * Replace the UNet: a folder holding `model.onnx` (like `variants/unet-controlnet`, external data next to it)
+   * or a pipeline folder with `unet/`; or a session already created (a hooked graph) with its gates.
+   */
+  readonly unet?: UnetOverride
+  /** Loads `tokenizer/` and `tokenizer_2/`. Default: `@pagkit/tokenizers`' CLIP loader. */
+  readonly loadTokenizer?: TokenizerLoader
+  /** A VAE already loaded (shared with another model) instead of the folder's. */
+  readonly vae?: Vae
+  /** Load `vae_encoder/` (img2img, inpainting). Default: when the folder has one. */
+  readonly vaeEncoder?: boolean
+  /**
+   * Hook kinds to install in the UNet graph at load (e.g. `[identityAttention()]` for PAG). One hooked session
+   * then serves CFG-only and PAG runs alike (gates 0 = plain model). Default: none (plain graph).
+   */
+  readonly hooks?: readonly HookKind[]
+  /** Folder caching rewritten (hooked) graphs between loads. */
+  readonly hookCacheDir?: string
+}
+
+/** `@pagkit/tokenizers`' CLIP tokenizer, which has the {@link PromptTokenizer} shape. */
+async function defaultTokenizerLoader(folder: string): Promise<PromptTokenizer> {
+  return loadClipTokenizer(folder)
+}
+
+async function hasFolder(dir: string, name: string): Promise<boolean> {
+  return readdir(path.join(dir, name)).then(
+    () => true,
+    () => false,
+  )
+}
+
+async function loadComponent(dir: string, component: string, sessionOptions: SessionOptions): Promise<SessionLike> {
+  const location = await locateOnnxModel(dir, component)
+  return createSession(location.modelPath, sessionOptions)
+}
+
+async function loadUnet(
+  dir: string,
+  options: LoadSdxlOptions,
+  sessionOptions: SessionOptions,
+): Promise<{ unet: SdxlUnet; config: Record<string, unknown> | undefined }> {
+  const override = options.unet
+  const baseConfig = await readComponentConfig(dir, "unet", { required: false })
+  if (override !== undefined && typeof override !== "string") {
+    assertComponentKind(override.session, "unet", "the UNet override")
+    return { unet: new SdxlUnet(override), config: baseConfig }
+  }
+  let modelPath: string
+  let config = baseConfig
+  if (override === undefined) modelPath = (await locateOnnxModel(dir, "unet")).modelPath
+  else {
+    await assertFolder(override, "UNet folder")
+    const nested = await hasFolder(override, "unet")
+    modelPath = (await locateOnnxModel(override, nested ? "unet" : "")).modelPath
+    const ownConfig = await readJsonFile(path.join(path.dirname(modelPath), "config.json"), { required: false })
+    config = ownConfig ?? baseConfig
+  }
+  const where = override === undefined ? "unet/" : `UNet folder "${override}"`
+  if (options.hooks !== undefined && options.hooks.length > 0) {
+    const hooked = await loadHookedModel(modelPath, {
+      ...sessionOptions,
+      hooks: options.hooks,
+      ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
+    })
+    assertComponentKind(hooked.session, "unet", where)
+    return { unet: new SdxlUnet(hookedDenoiserOptions(hooked)), config }
+  }
+  const session = await createSession(modelPath, sessionOptions)
+  assertComponentKind(session, "unet", where)
+  return { unet: new SdxlUnet({ session }), config }
+}
+
+/**
+ * Loads an SDXL ONNX pipeline folder (Optimum / diffusers export): text encoders, tokenizers, UNet, VAE
+ * encoder/decoder, configs. Every component is checked to be of the right kind.
+ *
+ * @example
+ * const model = await loadSdxl("models/tiny-sdxl")
+ * const controlModel = await loadSdxl("models/tiny-sdxl", { unet: "models/variants/unet-controlnet" })
+ */
+export async function loadSdxl(dir: string, options: LoadSdxlOptions = {}): Promise<SdxlModel> {
+  const index: ModelIndex = await loadModelIndex(dir)
+  const sessionOptions: SessionOptions = {
+    ...(options.sessionOptions ?? {}),
+    ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+  }
+  const loadTokenizer = options.loadTokenizer ?? defaultTokenizerLoader
+  const schedulerConfig = (await readComponentConfig(dir, "scheduler"))!
+
+  const hasTextEncoder = await hasFolder(dir, "text_encoder")
+  const [textEncoder, textEncoder2, tokenizer, tokenizer2] = await Promise.all([
+    hasTextEncoder ? loadComponent(dir, "text_encoder", sessionOptions) : Promise.resolve(undefined),
+    loadComponent(dir, "text_encoder_2", sessionOptions),
+    hasTextEncoder ? loadTokenizer(path.join(dir, "tokenizer")) : Promise.resolve(undefined),
+    loadTokenizer(path.join(dir, "tokenizer_2")),
+  ])
+  if (textEncoder !== undefined) assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
+  assertComponentKind(textEncoder2, "text-encoder", "text_encoder_2/")
+
+  const { unet, config: unetConfig } = await loadUnet(dir, options, sessionOptions)
+  const vae =
+    options.vae ??
+    (await Vae.load(dir, {
+      sessionOptions,
+      ...(options.vaeEncoder === undefined ? {} : { encoder: options.vaeEncoder }),
+    }))
+  return new SdxlModel({
+    dir,
+    index,
+    tokenizer,
+    textEncoder,
+    tokenizer2,
+    textEncoder2,
+    unet,
+    vae,
+    schedulerConfig,
+    unetConfig,
+  })
+}

@@ -1,0 +1,109 @@
+import { Tensor } from "@pagkit/tensor"
+import { ModelInputError } from "@pagkit/models-core"
+
+/** `[height, width]` in pixels. */
+export type SizeHW = readonly [number, number]
+
+/**
+ * SDXL micro-conditioning for one image: `original_size + crops_coords_top_left + target_size` (6 values), or
+ * `original_size + crops_coords_top_left + (aesthetic_score,)` (5 values) when an aesthetic score is given
+ * (pipelines with `requires_aesthetics_score`, e.g. the refiner).
+ *
+ * @example
+ * addTimeIds([1024, 1024], [0, 0], [1024, 1024]) // [1024, 1024, 0, 0, 1024, 1024]
+ * addTimeIds([1024, 1024], [0, 0], [1024, 1024], 6) // [1024, 1024, 0, 0, 6]
+ */
+export function addTimeIds(
+  originalSize: SizeHW,
+  cropsCoordsTopLeft: SizeHW,
+  targetSize: SizeHW,
+  aestheticScore?: number,
+): number[] {
+  return aestheticScore === undefined
+    ? [...originalSize, ...cropsCoordsTopLeft, ...targetSize]
+    : [...originalSize, ...cropsCoordsTopLeft, aestheticScore]
+}
+
+/** Options of {@link sdxlTimeIds}; names follow the diffusers call arguments. */
+export interface TimeIdsOptions {
+  /** Default `[height, width]` of the output. */
+  readonly originalSize: SizeHW
+  /** Default `[0, 0]`. */
+  readonly cropsCoordsTopLeft?: SizeHW | undefined
+  /** Default `[height, width]` of the output. */
+  readonly targetSize: SizeHW
+  readonly negativeOriginalSize?: SizeHW | undefined
+  readonly negativeCropsCoordsTopLeft?: SizeHW | undefined
+  readonly negativeTargetSize?: SizeHW | undefined
+  /** Used with `requiresAestheticsScore`. Default 6. */
+  readonly aestheticScore?: number | undefined
+  /** Default 2.5. */
+  readonly negativeAestheticScore?: number | undefined
+  /** `requires_aesthetics_score` of model_index.json (img2img / inpaint only). */
+  readonly requiresAestheticsScore?: boolean | undefined
+  /**
+   * Which diffusers pipeline's rules to follow for the negatives: `"text2img"` (`_get_add_time_ids` of
+   * `StableDiffusionXLPipeline`: negatives only when both negative sizes are given, with the negative crop) or
+   * `"img2img"` (img2img / inpaint: negative sizes default to the positive ones; the 6-value form uses the
+   * *positive* crop, as diffusers does). Default `"text2img"`.
+   */
+  readonly pipeline?: "text2img" | "img2img"
+  /** Values per row the UNet's `time_ids` input takes (from its metadata), to check. */
+  readonly expectedLength?: number | undefined
+}
+
+/** Positive and negative `add_time_ids` rows. */
+export interface TimeIds {
+  readonly timeIds: readonly number[]
+  readonly negativeTimeIds: readonly number[]
+}
+
+/**
+ * Positive and negative micro-conditioning for a pipeline call (diffusers `_get_add_time_ids` of the SDXL
+ * text-to-image and image-to-image pipelines), checked against the UNet's `time_ids` width.
+ */
+export function sdxlTimeIds(options: TimeIdsOptions): TimeIds {
+  const crops = options.cropsCoordsTopLeft ?? [0, 0]
+  const negativeCrops = options.negativeCropsCoordsTopLeft ?? [0, 0]
+  let timeIds: number[]
+  let negativeTimeIds: number[]
+  if ((options.pipeline ?? "text2img") === "text2img") {
+    timeIds = addTimeIds(options.originalSize, crops, options.targetSize)
+    negativeTimeIds =
+      options.negativeOriginalSize !== undefined && options.negativeTargetSize !== undefined
+        ? addTimeIds(options.negativeOriginalSize, negativeCrops, options.negativeTargetSize)
+        : timeIds
+  } else {
+    const negativeOriginal = options.negativeOriginalSize ?? options.originalSize
+    const negativeTarget = options.negativeTargetSize ?? options.targetSize
+    if (options.requiresAestheticsScore === true) {
+      timeIds = addTimeIds(options.originalSize, crops, options.targetSize, options.aestheticScore ?? 6)
+      negativeTimeIds = addTimeIds(negativeOriginal, negativeCrops, negativeTarget, options.negativeAestheticScore ?? 2.5)
+    } else {
+      timeIds = addTimeIds(options.originalSize, crops, options.targetSize)
+      negativeTimeIds = addTimeIds(negativeOriginal, crops, negativeTarget)
+    }
+  }
+  const expected = options.expectedLength
+  if (expected !== undefined && expected !== timeIds.length) {
+    const hint =
+      expected === 5
+        ? "This UNet expects an aesthetic score: set requires_aesthetics_score (model_index.json) and use an img2img/inpaint pipeline."
+        : expected === 6 && timeIds.length === 5
+          ? "This UNet expects original size, crop and target size: disable requires_aesthetics_score."
+          : "Check the UNet export and model_index.json."
+    throw new ModelInputError(`the UNet's time_ids input takes ${expected} values per row, but ${timeIds.length} were built. ${hint}`)
+  }
+  return { timeIds, negativeTimeIds }
+}
+
+/** Rows of time ids as a float32 tensor `[rows.length, values]`. */
+export function timeIdsTensor(rows: readonly (readonly number[])[]): Tensor<"float32"> {
+  const width = rows[0]?.length ?? 0
+  const data = new Float32Array(rows.length * width)
+  rows.forEach((row, r) => {
+    if (row.length !== width) throw new ModelInputError(`time id rows differ in length (${width} vs ${row.length}).`)
+    data.set(row, r * width)
+  })
+  return new Tensor("float32", data, [rows.length, width])
+}

@@ -1,0 +1,106 @@
+import { identityAttention } from "@pagkit/onnx"
+import { loadSdxl } from "@pagkit/models-sdxl"
+import type { LoadSdxlOptions, SdxlModel } from "@pagkit/models-sdxl"
+import type { SchedulerConfig } from "@pagkit/schedulers"
+import type { LayerMatching } from "./layer-resolver.js"
+import { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
+import { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
+import type { SdxlPipeline, SdxlTask } from "./sdxl/sdxl-pipeline.js"
+import type { SdxlCallOptions } from "./sdxl/sdxl-options.js"
+import { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
+
+/** Options of `AutoPipelineFor….fromPretrained`. */
+export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
+  /** Make a PAG pipeline (diffusers' `enable_pag=True`). The UNet graph gets the identity-attention hook either way. */
+  readonly enablePag?: boolean
+  /** PAG layer patterns (default `["mid"]`). */
+  readonly pagAppliedLayers?: string | readonly string[]
+  /** How layer patterns are read (default `"diffusers"`). */
+  readonly layerMatching?: LayerMatching
+  /** A scheduler class name or config instead of the folder's. */
+  readonly scheduler?: string | SchedulerConfig
+}
+
+/** Options of `AutoPipelineFor….fromPipe`. */
+export interface FromPipeOptions {
+  /** PAG on or off; default: as the source pipeline. */
+  readonly enablePag?: boolean
+  readonly pagAppliedLayers?: string | readonly string[]
+}
+
+type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
+
+const constructors = {
+  text2image: SdxlText2ImagePipeline,
+  image2image: SdxlImage2ImagePipeline,
+  inpainting: SdxlInpaintPipeline,
+} as const
+
+function layersOf(value: string | readonly string[] | undefined): readonly string[] {
+  return value === undefined ? ["mid"] : typeof value === "string" ? [value] : value
+}
+
+/**
+ * Loads an SDXL folder once with the identity-attention hook installed in the UNet graph, so that PAG can be turned
+ * on, off or moved to other layers later by changing gate values only.
+ */
+async function loadModel(dir: string, options: FromPretrainedOptions): Promise<SdxlModel> {
+  const { enablePag: _e, pagAppliedLayers: _p, layerMatching: _l, scheduler: _s, ...load } = options
+  return loadSdxl(dir, { ...load, hooks: [identityAttention()] })
+}
+
+function build<T extends SdxlTask>(
+  task: T,
+  model: SdxlModel,
+  options: { enablePag: boolean; pagAppliedLayers: readonly string[]; scheduler?: string | SchedulerConfig | undefined; layerMatching?: LayerMatching | undefined; schedulerConfig?: SchedulerConfig | undefined },
+): InstanceType<(typeof constructors)[T]> {
+  const Pipeline = constructors[task]
+  const pipe = new Pipeline({
+    model,
+    ...(options.schedulerConfig === undefined ? {} : { schedulerConfig: options.schedulerConfig }),
+    ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
+    pagAppliedLayers: options.enablePag ? options.pagAppliedLayers : undefined,
+  })
+  if (options.scheduler !== undefined) pipe.setScheduler(options.scheduler)
+  return pipe as InstanceType<(typeof constructors)[T]>
+}
+
+function autoPipeline<T extends SdxlTask>(task: T) {
+  return {
+    /**
+     * Loads a diffusers ONNX folder (model_index.json, unet/, vae_decoder/, …) as this task's pipeline.
+     * @example
+     * const pipe = await AutoPipelineForText2Image.fromPretrained("models/sdxl", { enablePag: true, pagAppliedLayers: ["mid"] })
+     */
+    async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
+      const model = await loadModel(dir, options)
+      return build(task, model, {
+        enablePag: options.enablePag ?? false,
+        pagAppliedLayers: layersOf(options.pagAppliedLayers),
+        scheduler: options.scheduler,
+        layerMatching: options.layerMatching,
+      })
+    },
+    /**
+     * This task's pipeline over the very same sessions as `pipe` (no weights loaded again), as diffusers'
+     * `AutoPipelineFor….from_pipe(pipe, enable_pag=…)`.
+     * @example
+     * const inpaint = AutoPipelineForInpainting.fromPipe(text2image, { enablePag: true })
+     */
+    fromPipe(pipe: AnySdxlPipeline, options: FromPipeOptions = {}): InstanceType<(typeof constructors)[T]> {
+      const enablePag = options.enablePag ?? pipe.pagAppliedLayers !== undefined
+      return build(task, pipe.model, {
+        enablePag,
+        pagAppliedLayers: options.pagAppliedLayers === undefined ? (pipe.pagAppliedLayers ?? ["mid"]) : layersOf(options.pagAppliedLayers),
+        schedulerConfig: pipe.schedulerConfig,
+      })
+    },
+  }
+}
+
+/** Text-to-image pipelines by folder or from another pipeline (diffusers' `AutoPipelineForText2Image`). */
+export const AutoPipelineForText2Image = autoPipeline("text2image")
+/** Image-to-image pipelines (diffusers' `AutoPipelineForImage2Image`). */
+export const AutoPipelineForImage2Image = autoPipeline("image2image")
+/** Inpainting pipelines (diffusers' `AutoPipelineForInpainting`). */
+export const AutoPipelineForInpainting = autoPipeline("inpainting")

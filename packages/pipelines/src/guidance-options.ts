@@ -1,0 +1,70 @@
+import { guidance } from "@pagkit/guidance"
+import type { GuidanceChain, GuidanceMiddleware, StepContext } from "@pagkit/guidance"
+import { cfg } from "@pagkit/guidance-cfg"
+import { pag } from "@pagkit/guidance-pag"
+import { InvalidOptionError } from "./errors.js"
+
+/** The guidance arguments of a diffusers call, in camelCase. */
+export interface GuidanceCallOptions {
+  /** CFG scale `g` (CFG is on when g > 1). */
+  readonly guidanceScale?: number
+  /** guidance_rescale `r` in [0, 1] (CFG on only). */
+  readonly guidanceRescale?: number
+  /** PAG scale `s` (PAG pipelines only; 0 turns PAG off). */
+  readonly pagScale?: number
+  /** pag_adaptive_scale `a`. */
+  readonly pagAdaptiveScale?: number
+  /** A ready chain instead of the scales above (they must then be absent). */
+  readonly guidance?: GuidanceChain
+}
+
+/** What a pipeline contributes to its guidance defaults. */
+export interface GuidanceDefaults {
+  readonly guidanceScale: number
+  /** PAG layer patterns when the pipeline has PAG enabled; undefined for a plain pipeline. */
+  readonly pagLayers: readonly string[] | undefined
+}
+
+/**
+ * Builds the chain a diffusers PAG pipeline computes: `cfg(g, rescale)` then `pag(s, layers, adaptive)`,
+ * i.e. `u + g(c − u) + s_t(c − p)`, rescaled against `c` when `r > 0`.
+ */
+export function guidanceFromOptions(options: GuidanceCallOptions, defaults: GuidanceDefaults): GuidanceChain {
+  if (options.guidance !== undefined) {
+    const scalar = (["guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale"] as const).filter((k) => options[k] !== undefined)
+    if (scalar.length > 0) {
+      throw new InvalidOptionError(
+        `pass either a guidance chain or ${scalar.join(", ")}, not both: the chain already holds every scale.`,
+      )
+    }
+    return options.guidance
+  }
+  if (defaults.pagLayers === undefined && (options.pagScale ?? 0) > 0) {
+    throw new InvalidOptionError(
+      `pagScale ${options.pagScale} was given to a pipeline without PAG. Load it with { enablePag: true } ` +
+        `(AutoPipeline…fromPretrained or fromPipe), or pass a guidance chain with pag().`,
+    )
+  }
+  const middlewares: GuidanceMiddleware[] = [
+    cfg({
+      scale: options.guidanceScale ?? defaults.guidanceScale,
+      ...(options.guidanceRescale === undefined ? {} : { rescale: options.guidanceRescale }),
+    }),
+  ]
+  if (defaults.pagLayers !== undefined) {
+    middlewares.push(
+      pag({
+        scale: options.pagScale ?? 3,
+        layers: defaults.pagLayers,
+        ...(options.pagAdaptiveScale === undefined ? {} : { adaptiveScale: options.pagAdaptiveScale }),
+      }),
+    )
+  }
+  return guidance(...middlewares)
+}
+
+/** Whether any step of a run uses the unconditional branch (diffusers' `do_classifier_free_guidance`). */
+export function usesUncond(chain: GuidanceChain, timesteps: readonly number[]): boolean {
+  const steps: StepContext[] = timesteps.map((timestep, stepIndex) => ({ stepIndex, numSteps: timesteps.length, timestep }))
+  return chain.conditionings(steps).includes("uncond")
+}

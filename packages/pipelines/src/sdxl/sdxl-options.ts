@@ -1,0 +1,118 @@
+import type { Tensor, TorchGenerator } from "@pagkit/tensor"
+import type { PromptInput, SizeHW } from "@pagkit/models-sdxl"
+import type { GuidanceCallOptions } from "../guidance-options.js"
+import type { StepEvent } from "../denoising-loop.js"
+import type { ImageInput } from "../image-input.js"
+import { InvalidOptionError } from "../errors.js"
+
+/** Arguments every SDXL pipeline call takes: diffusers' `__call__` arguments in camelCase. */
+export interface SdxlCallOptions extends GuidanceCallOptions {
+  readonly prompt?: PromptInput
+  readonly prompt2?: PromptInput
+  readonly negativePrompt?: PromptInput
+  readonly negativePrompt2?: PromptInput
+  readonly promptEmbeds?: Tensor<"float32">
+  readonly pooledPromptEmbeds?: Tensor<"float32">
+  readonly negativePromptEmbeds?: Tensor<"float32">
+  readonly negativePooledPromptEmbeds?: Tensor<"float32">
+  /** Default 50. */
+  readonly numInferenceSteps?: number
+  /** Explicit timesteps or sigmas, where the scheduler accepts them. */
+  readonly timesteps?: readonly number[]
+  readonly sigmas?: readonly number[]
+  /** Fraction of the schedule after which to stop (hand-off to a refiner). */
+  readonly denoisingEnd?: number
+  /** Default 1. */
+  readonly numImagesPerPrompt?: number
+  /** Seed of the torch-compatible generator (diffusers' `torch.Generator("cpu").manual_seed(seed)`). */
+  readonly seed?: number | bigint
+  /** A generator to draw from instead of `seed` (its stream continues). */
+  readonly generator?: TorchGenerator
+  /** Starting noise `[N, 4, h, w]` instead of drawing it. */
+  readonly latents?: Tensor<"float32">
+  readonly originalSize?: SizeHW
+  readonly cropsCoordsTopLeft?: SizeHW
+  readonly targetSize?: SizeHW
+  readonly negativeOriginalSize?: SizeHW
+  readonly negativeCropsCoordsTopLeft?: SizeHW
+  readonly negativeTargetSize?: SizeHW
+  readonly clipSkip?: number
+  /** `"batched"` (default): one UNet call per step; `"separate"`: one per branch (lower peak memory, same result). */
+  readonly passes?: "batched" | "separate"
+  /** `"tensor"` (default) decodes images; `"latent"` returns latents only. */
+  readonly outputType?: "tensor" | "latent"
+  readonly onStep?: (event: StepEvent) => void | Promise<void>
+  readonly signal?: AbortSignal
+}
+
+/** Text-to-image arguments. */
+export interface SdxlText2ImageOptions extends SdxlCallOptions {
+  /** Default: the UNet's `sample_size · vae_scale_factor`. */
+  readonly height?: number
+  readonly width?: number
+}
+
+/** Image-to-image arguments. */
+export interface SdxlImage2ImageOptions extends SdxlCallOptions {
+  readonly image: ImageInput
+  /** Default 0.3. */
+  readonly strength?: number
+  readonly denoisingStart?: number
+  /** Default 6 (used when the model requires aesthetic scores). */
+  readonly aestheticScore?: number
+  /** Default 2.5. */
+  readonly negativeAestheticScore?: number
+}
+
+/** Inpainting arguments. */
+export interface SdxlInpaintOptions extends SdxlImage2ImageOptions {
+  /** White (≥ 0.5) where to repaint. */
+  readonly maskImage: ImageInput
+  readonly height?: number
+  readonly width?: number
+  /** Crop margin around the mask: repaint a crop and paste it back. */
+  readonly paddingMaskCrop?: number
+}
+
+const common = [
+  "prompt", "prompt2", "negativePrompt", "negativePrompt2", "promptEmbeds", "pooledPromptEmbeds", "negativePromptEmbeds",
+  "negativePooledPromptEmbeds", "numInferenceSteps", "timesteps", "sigmas", "denoisingEnd", "numImagesPerPrompt", "seed",
+  "generator", "latents", "originalSize", "cropsCoordsTopLeft", "targetSize", "negativeOriginalSize",
+  "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "passes", "outputType", "onStep", "signal",
+  "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance",
+]
+
+/** Option names each task accepts. */
+export const knownOptions = {
+  text2image: new Set([...common, "height", "width"]),
+  image2image: new Set([...common, "image", "strength", "denoisingStart", "aestheticScore", "negativeAestheticScore"]),
+  inpainting: new Set([
+    ...common, "image", "strength", "denoisingStart", "aestheticScore", "negativeAestheticScore", "maskImage", "height",
+    "width", "paddingMaskCrop",
+  ]),
+} as const
+
+/** Throws naming any option the task does not take (a typo must not be silently ignored). */
+export function checkKnownOptions(options: object, task: keyof typeof knownOptions, pipeline: string): void {
+  const unknown = Object.keys(options).filter((k) => !knownOptions[task].has(k) && (options as Record<string, unknown>)[k] !== undefined)
+  if (unknown.length > 0) {
+    throw new InvalidOptionError(
+      `${pipeline} does not take ${unknown.map((k) => `"${k}"`).join(", ")}. It takes: ${[...knownOptions[task]].sort().join(", ")}.`,
+    )
+  }
+}
+
+/** Checks a number option against a range. */
+export function checkNumber(name: string, value: number | undefined, range: { min?: number; max?: number; integer?: boolean; minExclusive?: boolean }): void {
+  if (value === undefined) return
+  const bad =
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    (range.integer === true && !Number.isInteger(value)) ||
+    (range.min !== undefined && (range.minExclusive === true ? value <= range.min : value < range.min)) ||
+    (range.max !== undefined && value > range.max)
+  if (bad) {
+    const bounds = `${range.min === undefined ? "" : `${range.minExclusive === true ? ">" : ">="} ${range.min}`}${range.min !== undefined && range.max !== undefined ? " and " : ""}${range.max === undefined ? "" : `<= ${range.max}`}`
+    throw new InvalidOptionError(`${name} must be ${range.integer === true ? "a whole number " : "a number "}${bounds}, found ${String(value)}.`)
+  }
+}
