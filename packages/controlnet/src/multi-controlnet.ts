@@ -23,8 +23,8 @@ export interface ControlNetStepInput {
   readonly stepIndex: number
   readonly numSteps: number
   /**
-   * The planned rows (a `@pagkit/guidance` `PlanRow` fits): `sample` picks the control image of the row.
-   * Default: chunk-major, row r uses image `r mod N`.
+   * The planned rows (a `@pagkit/guidance` `PlanRow` fits): `sample` picks the control image of the row when
+   * N is the chunk size. Default: chunk-major, row r uses image `r mod N` (N = R: image r; N = 1: image 0).
    */
   readonly rows?: readonly { readonly sample?: number }[] | undefined
 }
@@ -93,7 +93,7 @@ export class MultiControlNet {
       const n = image.shape[0]!
       return Array.from({ length: rowCount }, (_, r) => {
         const sample = input.rows?.[r]?.sample
-        const index = n === rowCount && sample === undefined ? r : n === 1 ? 0 : sample ?? r % n
+        const index = n === rowCount ? r : n === 1 ? 0 : (sample ?? r % n)
         if (index >= n) throw new ControlImageError(`row ${r} needs control image ${index} of ControlNet ${k}, which has ${n}.`)
         return index
       })

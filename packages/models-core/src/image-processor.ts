@@ -90,19 +90,19 @@ export async function resizeImages(
   const resized = await resize(images, { width: srcW, height: srcH })
   const x0 = Math.floor(width / 2) - Math.floor(srcW / 2)
   const y0 = Math.floor(height / 2) - Math.floor(srcH / 2)
-  let canvas = pasteImages(Tensor.zeros([n, c, height, width]), resized, x0, y0)
+  let canvas = pasteImages(Tensor.zeros([n, c, height, width]), resized, [x0, y0])
   if (mode === "fill") {
     // fill the margins by stretching the resized image's edge rows / columns
     if (ratio < srcRatio && y0 > 0) {
       const top = cropImages(resized, [0, 0, srcW, 1])
       const bottom = cropImages(resized, [0, srcH - 1, srcW, srcH])
-      canvas = pasteImages(canvas, await resize(top, { width, height: y0 }), 0, 0)
-      canvas = pasteImages(canvas, await resize(bottom, { width, height: y0 }), 0, y0 + srcH)
+      canvas = pasteImages(canvas, await resize(top, { width, height: y0 }), [0, 0])
+      canvas = pasteImages(canvas, await resize(bottom, { width, height: y0 }), [0, y0 + srcH])
     } else if (ratio > srcRatio && x0 > 0) {
       const left = cropImages(resized, [0, 0, 1, srcH])
       const right = cropImages(resized, [srcW - 1, 0, srcW, srcH])
-      canvas = pasteImages(canvas, await resize(left, { width: x0, height }), 0, 0)
-      canvas = pasteImages(canvas, await resize(right, { width: x0, height }), x0 + srcW, 0)
+      canvas = pasteImages(canvas, await resize(left, { width: x0, height }), [0, 0])
+      canvas = pasteImages(canvas, await resize(right, { width: x0, height }), [x0 + srcW, 0])
     }
   }
   return canvas

@@ -18,7 +18,7 @@ export interface VaeConfig {
   readonly raw: Readonly<Record<string, unknown>>
 }
 
-function numberOr(raw: Record<string, unknown>, key: string, fallback: number, file: string): number {
+function numberOr(raw: Record<string, unknown>, key: string, { fallback, file }: { fallback: number; file: string }): number {
   const v = raw[key]
   if (v === undefined || v === null) return fallback
   if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -48,11 +48,11 @@ export function parseVaeConfig(raw: Readonly<Record<string, unknown>>, file = "v
   const blockOutChannels = numbersOrUndefined(r, "block_out_channels", file) ?? [64]
   if (blockOutChannels.length === 0) throw new ModelConfigError(`${file}: block_out_channels is empty.`)
   const config: VaeConfig = {
-    scalingFactor: numberOr(r, "scaling_factor", 0.18215, file),
-    shiftFactor: shift === undefined || shift === null ? undefined : numberOr(r, "shift_factor", 0, file),
+    scalingFactor: numberOr(r, "scaling_factor", { fallback: 0.18215, file }),
+    shiftFactor: shift === undefined || shift === null ? undefined : numberOr(r, "shift_factor", { fallback: 0, file }),
     latentsMean: numbersOrUndefined(r, "latents_mean", file),
     latentsStd: numbersOrUndefined(r, "latents_std", file),
-    latentChannels: numberOr(r, "latent_channels", 4, file),
+    latentChannels: numberOr(r, "latent_channels", { fallback: 4, file }),
     blockOutChannels,
     raw,
   }

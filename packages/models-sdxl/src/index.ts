@@ -15,7 +15,7 @@ export type { TextEncoderOutput } from "./text-encoder.js"
 export { idsToInt32 } from "./prompt-tokenizer.js"
 export type { PromptTokenizer, TokenizedPrompts, TokenizerLoader } from "./prompt-tokenizer.js"
 export { addTimeIds, sdxlTimeIds, timeIdsTensor } from "./time-ids.js"
-export type { SizeHW, TimeIds, TimeIdsOptions } from "./time-ids.js"
+export type { AddTimeIdsOptions, SizeHW, TimeIds, TimeIdsOptions } from "./time-ids.js"
 export {
   expandToBatch,
   latentShape,

@@ -59,7 +59,7 @@ export async function prepareInpaintLatents(options: InpaintLatentsOptions): Pro
   const channels = vae.config.latentChannels
   const unetChannels = options.unetChannels ?? 4
   const isStrengthMax = options.strength >= 1
-  const shape = latentShape(batchSize, channels, options.height, options.width, vae.scaleFactor)
+  const shape = latentShape({ batchSize, channels, height: options.height, width: options.width, vaeScaleFactor: vae.scaleFactor })
   const imageIsLatent = options.image.shape[1] === channels
 
   let imageLatents: Tensor<"float32"> | undefined

@@ -34,8 +34,15 @@ export interface TextToImageLatentsOptions {
 }
 
 /** Latent shape `[B, C, H/f, W/f]`. */
-export function latentShape(batchSize: number, channels: number, height: number, width: number, factor: number): number[] {
-  return [batchSize, channels, Math.floor(height / factor), Math.floor(width / factor)]
+export function latentShape(options: {
+  readonly batchSize: number
+  readonly channels: number
+  readonly height: number
+  readonly width: number
+  readonly vaeScaleFactor: number
+}): number[] {
+  const { batchSize, channels, height, width, vaeScaleFactor } = options
+  return [batchSize, channels, Math.floor(height / vaeScaleFactor), Math.floor(width / vaeScaleFactor)]
 }
 
 /**
@@ -43,7 +50,7 @@ export function latentShape(batchSize: number, channels: number, height: number,
  * (diffusers `StableDiffusionXLPipeline.prepare_latents`), or the user's latents scaled the same way.
  */
 export function prepareTextToImageLatents(options: TextToImageLatentsOptions): Tensor<"float32"> {
-  const shape = latentShape(options.batchSize, options.channels ?? 4, options.height, options.width, options.vaeScaleFactor)
+  const shape = latentShape({ ...options, channels: options.channels ?? 4 })
   let latents = options.latents
   if (latents === undefined) latents = randnTensor(shape, options.generator)
   else if (!sameShape(latents.shape, shape)) {

@@ -4,8 +4,8 @@ import { addTimeIds, sdxlTimeIds, timeIdsTensor } from "./time-ids.js"
 
 describe("time ids", () => {
   it("builds 6 values, or 5 with an aesthetic score", () => {
-    expect(addTimeIds([64, 48], [0, 0], [64, 48])).toEqual([64, 48, 0, 0, 64, 48])
-    expect(addTimeIds([1024, 1024], [8, 16], [512, 512], 6)).toEqual([1024, 1024, 8, 16, 6])
+    expect(addTimeIds({ originalSize: [64, 48], targetSize: [64, 48] })).toEqual([64, 48, 0, 0, 64, 48])
+    expect(addTimeIds({ originalSize: [1024, 1024], cropsCoordsTopLeft: [8, 16], targetSize: [512, 512], aestheticScore: 6 })).toEqual([1024, 1024, 8, 16, 6])
   })
 
   it("text2img: negatives equal the positives unless both negative sizes are given", () => {

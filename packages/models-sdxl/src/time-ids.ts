@@ -4,24 +4,29 @@ import { ModelInputError } from "@pagkit/models-core"
 /** `[height, width]` in pixels. */
 export type SizeHW = readonly [number, number]
 
+/** The micro-conditioning of one image. */
+export interface AddTimeIdsOptions {
+  readonly originalSize: SizeHW
+  /** Default `[0, 0]`. */
+  readonly cropsCoordsTopLeft?: SizeHW | undefined
+  readonly targetSize: SizeHW
+  /** Given: the 5-value form with the score in place of the target size. */
+  readonly aestheticScore?: number | undefined
+}
+
 /**
  * SDXL micro-conditioning for one image: `original_size + crops_coords_top_left + target_size` (6 values), or
  * `original_size + crops_coords_top_left + (aesthetic_score,)` (5 values) when an aesthetic score is given
  * (pipelines with `requires_aesthetics_score`, e.g. the refiner).
  *
  * @example
- * addTimeIds([1024, 1024], [0, 0], [1024, 1024]) // [1024, 1024, 0, 0, 1024, 1024]
- * addTimeIds([1024, 1024], [0, 0], [1024, 1024], 6) // [1024, 1024, 0, 0, 6]
+ * addTimeIds({ originalSize: [1024, 1024], targetSize: [1024, 1024] }) // [1024, 1024, 0, 0, 1024, 1024]
+ * addTimeIds({ originalSize: [1024, 1024], targetSize: [1024, 1024], aestheticScore: 6 }) // [1024, 1024, 0, 0, 6]
  */
-export function addTimeIds(
-  originalSize: SizeHW,
-  cropsCoordsTopLeft: SizeHW,
-  targetSize: SizeHW,
-  aestheticScore?: number,
-): number[] {
-  return aestheticScore === undefined
-    ? [...originalSize, ...cropsCoordsTopLeft, ...targetSize]
-    : [...originalSize, ...cropsCoordsTopLeft, aestheticScore]
+export function addTimeIds(options: AddTimeIdsOptions): number[] {
+  const { originalSize, targetSize, aestheticScore } = options
+  const crops = options.cropsCoordsTopLeft ?? [0, 0]
+  return aestheticScore === undefined ? [...originalSize, ...crops, ...targetSize] : [...originalSize, ...crops, aestheticScore]
 }
 
 /** Options of {@link sdxlTimeIds}; names follow the diffusers call arguments. */
@@ -68,20 +73,29 @@ export function sdxlTimeIds(options: TimeIdsOptions): TimeIds {
   let timeIds: number[]
   let negativeTimeIds: number[]
   if ((options.pipeline ?? "text2img") === "text2img") {
-    timeIds = addTimeIds(options.originalSize, crops, options.targetSize)
+    timeIds = addTimeIds({ originalSize: options.originalSize, cropsCoordsTopLeft: crops, targetSize: options.targetSize })
     negativeTimeIds =
       options.negativeOriginalSize !== undefined && options.negativeTargetSize !== undefined
-        ? addTimeIds(options.negativeOriginalSize, negativeCrops, options.negativeTargetSize)
+        ? addTimeIds({
+            originalSize: options.negativeOriginalSize,
+            cropsCoordsTopLeft: negativeCrops,
+            targetSize: options.negativeTargetSize,
+          })
         : timeIds
   } else {
     const negativeOriginal = options.negativeOriginalSize ?? options.originalSize
     const negativeTarget = options.negativeTargetSize ?? options.targetSize
     if (options.requiresAestheticsScore === true) {
-      timeIds = addTimeIds(options.originalSize, crops, options.targetSize, options.aestheticScore ?? 6)
-      negativeTimeIds = addTimeIds(negativeOriginal, negativeCrops, negativeTarget, options.negativeAestheticScore ?? 2.5)
+      timeIds = addTimeIds({ ...options, cropsCoordsTopLeft: crops, aestheticScore: options.aestheticScore ?? 6 })
+      negativeTimeIds = addTimeIds({
+        originalSize: negativeOriginal,
+        cropsCoordsTopLeft: negativeCrops,
+        targetSize: negativeTarget,
+        aestheticScore: options.negativeAestheticScore ?? 2.5,
+      })
     } else {
-      timeIds = addTimeIds(options.originalSize, crops, options.targetSize)
-      negativeTimeIds = addTimeIds(negativeOriginal, crops, negativeTarget)
+      timeIds = addTimeIds({ originalSize: options.originalSize, cropsCoordsTopLeft: crops, targetSize: options.targetSize })
+      negativeTimeIds = addTimeIds({ originalSize: negativeOriginal, cropsCoordsTopLeft: crops, targetSize: negativeTarget })
     }
   }
   const expected = options.expectedLength

@@ -115,17 +115,22 @@ async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
         results.push({ name: `${label} ${caseName}`, status: "fail", detail: "the case has neither layers nor resolvable patterns" })
         continue
       }
-      const cfg = await read(`out.cfg.${caseName}`)
-      if (cfg !== undefined) {
-        const gates = model.gates("identity-attention", gateRows(layoutCfg, chunk, layers))
-        results.push(compare(`${label} cfg.${caseName}`, (await model.run({ ...inputs, pag_gates: gates }))[output], cfg, tolPag))
-      }
-      const noCfg = await read(`out.nocfg.${caseName}`)
-      if (noCfg !== undefined) {
-        const chunks = layoutNoCfg.map((l) => layoutCfg.indexOf(l))
-        const rows = takeChunks(inputs, batch, chunk, chunks)
-        const gates = model.gates("identity-attention", gateRows(layoutNoCfg, chunk, layers))
-        results.push(compare(`${label} nocfg.${caseName}`, (await model.run({ ...rows, pag_gates: gates }))[output], noCfg, tolPag))
+      const checks: [string, readonly string[]][] = [
+        ["cfg", layoutCfg],
+        ["nocfg", layoutNoCfg],
+      ]
+      for (const [layoutName, layout] of checks) {
+        const expected = await read(`out.${layoutName}.${caseName}`)
+        if (expected === undefined) continue
+        const name = `${label} ${layoutName}.${caseName}`
+        try {
+          const chunks = layout.map((l) => layoutCfg.indexOf(l))
+          const rows = layout === layoutCfg ? inputs : takeChunks(inputs, batch, chunk, chunks)
+          const gates = model.gates("identity-attention", gateRows(layout, chunk, layers))
+          results.push(compare(name, (await model.run({ ...rows, pag_gates: gates }))[output], expected, tolPag))
+        } catch (error) {
+          results.push({ name, status: "fail", detail: (error as Error).message.split("\n")[0]! })
+        }
       }
     }
   } finally {

@@ -1,4 +1,5 @@
 import type { CaseKind } from "../kind.js"
+import { autopipelineKind } from "./autopipeline.js"
 import { denoiserKind } from "./denoiser.js"
 import { layerMatchingKind } from "./layer-matching.js"
 import { pendingKinds } from "./pending.js"
@@ -15,5 +16,6 @@ export const caseKinds: readonly CaseKind[] = [
   layerMatchingKind,
   pipelineSdxlKind,
   pipelinePixartKind,
+  autopipelineKind,
   ...pendingKinds,
 ]

@@ -17,5 +17,4 @@ const base = (relPath: string): string => path.basename(relPath)
 export const pendingKinds: readonly CaseKind[] = [
   pendingKind("pipeline", (f) => typeof f.meta["pipeline"] === "string", "pipeline kind not implemented yet"),
   pendingKind("ip-adapter-image-embeds", (f) => base(f.relPath).startsWith("ip-adapter-image-embeds"), "ip-adapter-image-embeds kind not implemented yet"),
-  pendingKind("autopipeline", (f) => base(f.relPath).startsWith("autopipeline-mapping"), "autopipeline kind not implemented yet"),
 ]

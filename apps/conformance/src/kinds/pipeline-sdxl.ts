@@ -82,7 +82,8 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
     generator,
     onStep: (event) => void stepLatents.push(event.latents),
   })
-  const oracle = await SafetensorsFile.open(file.tensorsPath!)
+  if (file.tensorsPath === undefined) return { name, status: "fail", detail: "no reference tensors (NAME.safetensors) beside the case" }
+  const oracle = await SafetensorsFile.open(file.tensorsPath)
   const measures: Measure[] = []
   try {
     if (oracle.has("image")) measures.push(measureMaxAbs("image", toNhwc(output.images!), await oracle.read("image"), IMAGE_MAX_ABS))

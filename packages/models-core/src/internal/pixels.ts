@@ -57,7 +57,11 @@ export function cropImages(
 }
 
 /** Paste `src` `[N, C, h, w]` into `dst` `[N, C, H, W]` (a copy) with its top-left corner at (x, y), clipped. */
-export function pasteImages(dst: Tensor<"float32">, src: Tensor<"float32">, x: number, y: number): Tensor<"float32"> {
+export function pasteImages(
+  dst: Tensor<"float32">,
+  src: Tensor<"float32">,
+  [x, y]: readonly [number, number],
+): Tensor<"float32"> {
   const [n, c, h, w] = dst.shape as [number, number, number, number]
   const [, , sh, sw] = src.shape as [number, number, number, number]
   const out = dst.data.slice()

@@ -4,7 +4,6 @@ import { SafetensorsFile, relativeL2, slice } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import { model, oraclesDir } from "../internal/fixtures.js"
 import { resolveLayers } from "../layers/patterns.js"
-import { createSession } from "../session/create-session.js"
 import type { HookedModel } from "./hooked-model.js"
 import { identityAttention } from "./identity-attention.js"
 import { loadHookedModel } from "./load-hooked-model.js"
@@ -68,18 +67,16 @@ for (const [oracle, folder] of [
 }
 
 describe("hooked models", () => {
+  // gates 0 == original bit for bit is checked on tiny-sdxl in graph-editor.test.ts; here against diffusers
   for (const [folder, tolerance] of [["variants/unet-dynamo", 1e-5], ["variants/unet-fp16", 3e-3]] as const) {
-    it(`${folder}: equals the original with gates 0 and reproduces diffusers' PAG output`, async () => {
+    it(`${folder}: reproduces diffusers' plain and PAG outputs`, async () => {
       const { inputs, cases, tensors } = await readOracle("denoiser-sdxl-unet")
-      const original = await createSession(model(folder))
       const hooked = await loadHookedModel(model(folder), { hooks: [identityAttention()] })
-      const plain = (await original.run(inputs))["out_sample"]!
       const gatesOff = (await hooked.run(inputs))["out_sample"]!
-      expect(relativeL2(gatesOff, plain)).toBeLessThan(folder.includes("fp16") ? 1e-3 : 1e-6)
+      expect(relativeL2(gatesOff, tensors["out.plain"]!)).toBeLessThan(tolerance)
       const layers = cases["down2_up1a0"]!.layers
       const out = (await hooked.run({ ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) }))["out_sample"]!
       expect(relativeL2(out, tensors["out.cfg.down2_up1a0"]!)).toBeLessThan(tolerance)
-      await original.release()
       await hooked.release()
     })
   }

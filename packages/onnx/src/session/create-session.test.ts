@@ -1,11 +1,12 @@
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { InputError, ModelLoadError, RunError } from "../errors.js"
 import { model } from "../internal/fixtures.js"
 import { createSession } from "./create-session.js"
+import type { ModelSession } from "./model-session.js"
 
 function unetFeeds(timestep: Tensor): Record<string, Tensor> {
   const sample = Tensor.fromArray(Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 4, 8, 8])
@@ -28,8 +29,12 @@ async function tempDir(prefix: string): Promise<string> {
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))))
 
 describe("createSession", () => {
+  let unet: ModelSession
+  beforeAll(async () => {
+    unet = await createSession(model("tiny-sdxl/unet"))
+  })
+
   it("reads metadata and converts feeds to the declared dtypes and ranks", async () => {
-    const unet = await createSession(model("tiny-sdxl/unet"), { intraOpThreads: 1 })
     expect(unet.hasInput("timestep")).toBe(true)
     expect(unet.input("timestep")).toEqual({ name: "timestep", dtype: "int64", shape: ["steps"] })
     const reference = await unet.run(unetFeeds(new Tensor("int64", new BigInt64Array([500n]), [1])))
@@ -40,11 +45,9 @@ describe("createSession", () => {
     expect(out.dtype).toBe("float32")
     expect(Array.from(fromFloatScalar["out_sample"]!.data as Float32Array)).toEqual(Array.from(out.data as Float32Array))
     expect(Array.from(fromInt32["out_sample"]!.data as Float32Array)).toEqual(Array.from(out.data as Float32Array))
-    await unet.release()
   })
 
   it("names the input on unknown, missing and badly shaped feeds", async () => {
-    const unet = await createSession(model("tiny-sdxl/unet"))
     const feeds = unetFeeds(Tensor.fromArray([1]))
     await expect(unet.run({ ...feeds, bogus: Tensor.fromArray([1]) })).rejects.toThrow(/no input "bogus".*sample/)
     const { time_ids: _omit, ...missing } = feeds

@@ -1,19 +1,18 @@
-import { Tensor, concat } from "@pagkit/tensor"
+import { Tensor, allocate, concat } from "@pagkit/tensor"
+import type { DType } from "@pagkit/tensor"
 import type { PlannedPass } from "@pagkit/guidance"
 import type { RowHooks } from "@pagkit/models-core"
+import { InvalidOptionError } from "../errors.js"
 
 /** Rows `indices` of a tensor `[N, …]`, stacked in that order: `[indices.length, …]`. */
-export function gatherRows<T extends Tensor>(t: T, indices: readonly number[]): T {
+export function gatherRows<D extends DType>(t: Tensor<D>, indices: readonly number[]): Tensor<D> {
   const rowSize = t.shape.slice(1).reduce((a, b) => a * b, 1)
-  const Data = t.data.constructor as new (n: number) => typeof t.data
-  const out = new Data(indices.length * rowSize)
-  indices.forEach((row, i) => {
-    ;(out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(
-      t.data.subarray(row * rowSize, (row + 1) * rowSize) as unknown as ArrayLike<unknown>,
-      i * rowSize,
-    )
-  })
-  return new Tensor(t.dtype, out, [indices.length, ...t.shape.slice(1)]) as T
+  const out = allocate(t.dtype, indices.length * rowSize)
+  // Every TensorData type has set/subarray; TypeScript cannot pair them across the union.
+  const source = t.data as unknown as Float32Array
+  const target = out as unknown as Float32Array
+  indices.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize))
+  return new Tensor(t.dtype, out, [indices.length, ...t.shape.slice(1)])
 }
 
 /** Prompt conditioning of both kinds, `[B, …]` each (uncond absent when CFG is off for the whole run). */
@@ -39,7 +38,9 @@ export function passInputs(pass: PlannedPass, modelInput: Tensor<"float32">, con
   const samples = pass.rows.map((row) => row.sample)
   const pick = (kind: "cond" | "uncond"): NonNullable<PixArtConditioning["uncond"]> => {
     const found = kind === "cond" ? conditioning.cond : conditioning.uncond
-    if (found === undefined) throw new Error(`internal: a "${kind}" row was planned but no ${kind} embeddings were encoded.`)
+    if (found === undefined) {
+      throw new InvalidOptionError(`a "${kind}" row was planned but no ${kind === "uncond" ? "negative " : ""}embeddings were encoded.`)
+    }
     return found
   }
   const usesUncond = pass.rows.some((row) => row.conditioning === "uncond")

@@ -1,0 +1,56 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { describe, expect, it } from "vitest"
+import { tinyModelsDir, tinyOraclesDir } from "@pagkit/tiny-models"
+import { caseKinds } from "./kinds/index.js"
+import { runConformance } from "./run.js"
+
+const context = { modelsDir: tinyModelsDir(), log: () => {} }
+
+function copyCase(dir: string, rel: string, as = rel): void {
+  mkdirSync(path.dirname(path.join(dir, as)), { recursive: true })
+  for (const ext of [".json", ".safetensors"]) {
+    copyFileSync(path.join(tinyOraclesDir(), rel + ext), path.join(dir, as + ext))
+  }
+}
+
+describe("runConformance", () => {
+  it("passes real cases, fails unreadable and unknown ones, and counts them", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    copyCase(dir, "schedulers/05-EulerDiscreteScheduler-10")
+    writeFileSync(path.join(dir, "broken.json"), "{ not json")
+    writeFileSync(path.join(dir, "mystery.json"), JSON.stringify({ what: "no kind knows this" }))
+    const summary = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(summary.passed).toBe(1)
+    expect(summary.failed).toBe(2)
+    expect(summary.results.find((r) => r.name.includes("broken"))?.detail).toMatch(/not valid JSON/)
+  })
+
+  it("fails a scheduler case whose reference was tampered with", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    copyCase(dir, "schedulers/05-EulerDiscreteScheduler-10")
+    const meta = JSON.parse(readFileSync(path.join(dir, "schedulers/05-EulerDiscreteScheduler-10.json"), "utf8"))
+    meta.timesteps[3] += 1
+    writeFileSync(path.join(dir, "schedulers/05-EulerDiscreteScheduler-10.json"), JSON.stringify(meta))
+    const summary = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(summary.failed).toBe(1)
+  })
+
+  it("runs a pipeline case with arguments the shared cases do not use, and rejects unknown ones", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    copyCase(dir, "sdxl-t2i-pag-cfg-mid")
+    const file = path.join(dir, "sdxl-t2i-pag-cfg-mid.json")
+    const meta = JSON.parse(readFileSync(file, "utf8"))
+    // The reference tensors stay those of the original call, so the changed run must be detected as different.
+    meta.call = { ...meta.call, guidance_rescale: 0.7, pag_adaptive_scale: 0.002, num_images_per_prompt: 1 }
+    writeFileSync(file, JSON.stringify(meta))
+    const changed = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(changed.results[0]?.detail).not.toMatch(/does not take/)
+    expect(changed.failed).toBe(1)
+    meta.call = { ...meta.call, guidance_rescale: undefined, pag_adaptive_scale: undefined, made_up_argument: 1 }
+    writeFileSync(file, JSON.stringify(meta))
+    const unknown = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(unknown.results[0]?.detail).toMatch(/madeUpArgument/)
+  })
+})
