@@ -15,26 +15,16 @@ function asMaskBatch(mask: Tensor<"float32">): Tensor<"float32"> {
   return toGrayscale(m)
 }
 
-/** Options of {@link getCropRegion}. */
-export interface CropRegionOptions {
-  /** Width of the image to be processed (the aspect ratio to match). */
-  readonly width: number
-  readonly height: number
-  /** Pixels added around the masked area (`padding_mask_crop`). Default 0. */
-  readonly pad?: number
-}
-
 /**
  * The box around every non-zero mask pixel, padded by `pad` and widened to the aspect ratio `width / height`
  * (port of diffusers `VaeImageProcessor.get_crop_region`, used by `padding_mask_crop`). The mask is in [0, 1];
  * a pixel counts as masked when its 8-bit grayscale value is not 0.
  *
  * @example
- * const box = getCropRegion(mask, { width: 1024, height: 1024, pad: 32 }) // [x1, y1, x2, y2]
+ * const box = getCropRegion(mask, 1024, 1024, 32) // [x1, y1, x2, y2]
  */
-export function getCropRegion(mask: Tensor<"float32">, options: CropRegionOptions): CropBox {
-  const { width, height } = options
-  const pad = options.pad ?? 0
+// Four parameters, as diffusers' get_crop_region(mask_image, width, height, pad).
+export function getCropRegion(mask: Tensor<"float32">, width: number, height: number, pad = 0): CropBox {
   const gray = asMaskBatch(mask)
   const [, , h, w] = gray.shape as [number, number, number, number]
   const zero = (x: number, y: number): boolean => Math.round(gray.data[y * w + x]! * 255) === 0
@@ -98,12 +88,6 @@ export function getCropRegion(mask: Tensor<"float32">, options: CropRegionOption
 
 /** Options of {@link applyOverlay}. */
 export interface OverlayOptions {
-  /** The user's mask at the original size, `[1, 1|3, H, W]` in [0, 1]. */
-  readonly mask: Tensor<"float32">
-  /** The original image `[1, 3, H, W]` in [0, 1]. */
-  readonly initImage: Tensor<"float32">
-  /** The generated image `[1, 3, h, w]` in [0, 1]. */
-  readonly image: Tensor<"float32">
   /** Crop box the image was generated for (`padding_mask_crop`). */
   readonly cropsCoords?: CropBox | undefined
   /** Resizer for fitting the generated image into the box. Default nearest. */
@@ -117,8 +101,12 @@ export interface OverlayOptions {
  * All images `[1, 3, H, W]` in [0, 1]; the mask `[1, 1|3, H, W]` at the original size. Float blending, not PIL's
  * 8-bit premultiplied compositing, so values can differ from diffusers by about 1/255.
  */
-export async function applyOverlay(options: OverlayOptions): Promise<Tensor<"float32">> {
-  const { mask, initImage, image } = options
+export async function applyOverlay(
+  mask: Tensor<"float32">,
+  initImage: Tensor<"float32">,
+  image: Tensor<"float32">,
+  options: OverlayOptions = {},
+): Promise<Tensor<"float32">> {
   const gray = asMaskBatch(mask)
   const [, c, h, w] = initImage.shape as [number, number, number, number]
   let generated = image

@@ -81,16 +81,16 @@ describe("preprocessMask", () => {
 
 describe("padding_mask_crop helpers", () => {
   it("getCropRegion matches diffusers' box arithmetic", () => {
-    expect(getCropRegion(boxMask(64, 64, [10, 30, 20, 34]), { width: 64, height: 64 })).toEqual([10, 27, 20, 37])
-    expect(getCropRegion(boxMask(64, 64, [0, 60, 20, 64]), { width: 64, height: 64 })).toEqual([0, 44, 20, 64])
-    expect(getCropRegion(boxMask(64, 64, [30, 10, 34, 40]), { width: 64, height: 64, pad: 2 })).toEqual([15, 8, 49, 42])
+    expect(getCropRegion(boxMask(64, 64, [10, 30, 20, 34]), 64, 64)).toEqual([10, 27, 20, 37])
+    expect(getCropRegion(boxMask(64, 64, [0, 60, 20, 64]), 64, 64)).toEqual([0, 44, 20, 64])
+    expect(getCropRegion(boxMask(64, 64, [30, 10, 34, 40]), 64, 64, 2)).toEqual([15, 8, 49, 42])
   })
 
   it("applyOverlay keeps the original outside the mask", async () => {
     const original = filled([1, 3, 4, 4], () => 0.25)
     const generated = filled([1, 3, 4, 4], () => 0.75)
     const mask = boxMask(4, 4, [0, 0, 2, 4])
-    const out = await applyOverlay({ mask, initImage: original, image: generated })
+    const out = await applyOverlay(mask, original, generated)
     expect(Array.from(out.data.subarray(0, 4))).toEqual([0.75, 0.75, 0.25, 0.25])
   })
 })

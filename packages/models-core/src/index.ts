@@ -50,7 +50,7 @@ export {
 } from "./image-processor.js"
 export type { ImageResizer, PreprocessOptions, ResizeMode } from "./image-processor.js"
 export { applyOverlay, getCropRegion } from "./crop-region.js"
-export type { CropBox, CropRegionOptions, OverlayOptions } from "./crop-region.js"
+export type { CropBox, OverlayOptions } from "./crop-region.js"
 export { postprocessImages, toNchw, toNhwc } from "./postprocess.js"
 export type { ImageOutputType } from "./postprocess.js"
 
