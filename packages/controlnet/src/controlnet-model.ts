@@ -66,6 +66,11 @@ export class ControlNet {
     this.hasConditioningScaleInput = inputs.includes("conditioning_scale")
   }
 
+  /** Frees the session (when it can be freed). */
+  async release(): Promise<void> {
+    await (this.session as { release?: () => Promise<void> }).release?.()
+  }
+
   /** The timestep as the graph declares it (rank 0, `[1]` or `[B]`; float or int). */
   #timestepFeed(timestep: number, batch: number): Tensor {
     const info = this.session.inputs.find((i) => i.name === "timestep")!

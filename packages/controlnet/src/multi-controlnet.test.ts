@@ -34,7 +34,7 @@ describe("ControlNet residuals", () => {
     image = await prepareControlImage(await loadImage(tinyOracle("images/control-edges-64.png")), { height: 64, width: 64, vaeScaleFactor: 2 })
   })
   afterAll(async () => {
-    await (controlnet.session as { release?: () => Promise<void> }).release?.()
+    await controlnet.release()
   })
 
   it("maps outputs to the UNet's residual inputs and refuses UNets without them", () => {
@@ -59,6 +59,16 @@ describe("ControlNet residuals", () => {
     // the perturbed row's residuals are the cond row's, bit for bit
     const mid = residuals["mid_block_additional_residual"]!
     expect(Array.from(slice(mid, 0, 2, 3).data)).toEqual(Array.from(slice(mid, 0, 1, 2).data))
+  })
+
+  it("feeds the conditioning scale to the graph, which multiplies the residuals as diffusers does", async () => {
+    expect(controlnet.hasConditioningScaleInput).toBe(true)
+    const row = { sample: slice(inputs.sample, 0, 1, 2), encoderHiddenStates: slice(inputs.encoderHiddenStates, 0, 1, 2), textEmbeds: slice(inputs.textEmbeds, 0, 1, 2), timeIds: slice(inputs.timeIds, 0, 1, 2) }
+    const full = await controlnet.run({ ...row, timestep: 401, controlImage: image, conditioningScale: 1 })
+    const half = await controlnet.run({ ...row, timestep: 401, controlImage: image, conditioningScale: 0.5 })
+    for (const name of controlnet.residualOutputs) {
+      expect(Array.from(half[name]!.data), name).toEqual(Array.from(full[name]!.data).map((v) => v * 0.5))
+    }
   })
 
   it("sums several ControlNets and zeroes them outside the guidance window", async () => {

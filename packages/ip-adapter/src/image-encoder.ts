@@ -43,4 +43,9 @@ export class ImageEncoder {
     const out = (await this.session.run({ pixel_values: pixelValues }, ["image_embeds"]))["image_embeds"]!
     return toFloat32(out)
   }
+
+  /** Frees the session (when it can be freed). */
+  async release(): Promise<void> {
+    await (this.session as { release?: () => Promise<void> }).release?.()
+  }
 }

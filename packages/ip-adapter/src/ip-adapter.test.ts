@@ -111,4 +111,24 @@ describe("IP-Adapter", () => {
     expect(relativeL2(out, oracle.get("out.plain")!)).toBeLessThan(1e-6)
     await unloaded.release()
   })
+
+  it("dynamo and fp16 exports give the legacy export's IP-Adapter output", async () => {
+    const embeds = (await readSafetensors(tinyOracle("ip-adapter-image-embeds.safetensors"))).get("embeds.0")!
+    const [negative, positive] = [slice(embeds, 0, 0, 1), slice(embeds, 0, 1, 2)]
+    const rows = imageTokensForRows({ cond: ip.imageTokens(positive), uncond: ip.imageTokens(negative) }, [
+      { conditioning: "uncond" },
+      { conditioning: "cond" },
+      { conditioning: "cond" },
+    ])
+    unet.setIpAdapterScale(0.8)
+    const legacy = (await unet.model.run({ ...inputs, ...unet.feeds(rows) }))["out_sample"]!
+    expect(relativeL2(legacy, oracle.get("out.plain")!)).toBeGreaterThan(1e-2)
+    for (const [folder, tolerance] of [["variants/unet-dynamo", 1e-5], ["variants/unet-fp16", 3e-3]] as const) {
+      const other = await loadIpAdapterUnet(tinyModel(`${folder}/model.onnx`), ip, { intraOpThreads: 2 })
+      other.setIpAdapterScale(0.8)
+      const out = (await other.model.run({ ...inputs, ...other.feeds(rows) }))["out_sample"]!
+      expect(relativeL2(out, legacy), folder).toBeLessThan(tolerance)
+      await other.model.release()
+    }
+  })
 })

@@ -117,6 +117,11 @@ export class IpAdapter {
     return { positive, negative }
   }
 
+  /** Frees the image encoder's session. */
+  async release(): Promise<void> {
+    await this.imageEncoder?.release()
+  }
+
   /** Image tokens `[N, n · T, C]` of embeddings `[N, n, D]` (or `[N, D]`). */
   imageTokens(imageEmbeds: Tensor): Tensor<"float32"> {
     return projectImageEmbeds(this.weights, imageEmbeds)

@@ -3,13 +3,13 @@
 import { repeatInterleave } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import type { SessionLike } from "@pagkit/models-core"
-import { preprocessPixArtPrompt } from "@pagkit/tokenizers"
+import { PIXART_MAX_SEQUENCE_LENGTH, preprocessPixArtPrompt } from "@pagkit/tokenizers"
 import type { EncodeOptions, BatchEncoding } from "@pagkit/tokenizers"
 import { PixArtInputError } from "./errors.js"
 import { rowsToTensor, runT5Encoder } from "./text-encoder.js"
 
 /** diffusers' PixArt-Sigma `max_sequence_length` default. */
-export const DEFAULT_MAX_SEQUENCE_LENGTH = 300
+export const DEFAULT_MAX_SEQUENCE_LENGTH: number = PIXART_MAX_SEQUENCE_LENGTH
 
 /** What prompt encoding needs of a tokenizer (`@pagkit/tokenizers`' T5 `Tokenizer` fits). */
 export interface PixArtTokenizer {

@@ -1,3 +1,8 @@
+import { existsSync } from "node:fs"
+import path from "node:path"
+import { loadControlNet } from "@pagkit/controlnet"
+import type { ControlNet } from "@pagkit/controlnet"
+import { locateOnnxModel } from "@pagkit/models-core"
 import { identityAttention } from "@pagkit/onnx"
 import { loadSdxl } from "@pagkit/models-sdxl"
 import type { LoadSdxlOptions, SdxlModel } from "@pagkit/models-sdxl"
@@ -5,7 +10,7 @@ import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "./layer-resolver.js"
 import { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
 import { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
-import type { SdxlPipeline, SdxlTask } from "./sdxl/sdxl-pipeline.js"
+import type { SdxlPipeline, SdxlPipelineInit, SdxlTask } from "./sdxl/sdxl-pipeline.js"
 import type { SdxlCallOptions } from "./sdxl/sdxl-options.js"
 import { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 
@@ -19,6 +24,11 @@ export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
   readonly layerMatching?: LayerMatching
   /** A scheduler class name or config instead of the folder's. */
   readonly scheduler?: string | SchedulerConfig
+  /**
+   * ControlNet folder(s) or loaded ControlNet(s): makes a ControlNet pipeline. The UNet must take residual inputs
+   * (`down_block_additional_residual_*`); pass `unet` when the folder's own UNet does not.
+   */
+  readonly controlnet?: string | ControlNet | readonly (string | ControlNet)[]
 }
 
 /** Options of `AutoPipelineFor….fromPipe`. */
@@ -26,6 +36,8 @@ export interface FromPipeOptions {
   /** PAG on or off; default: as the source pipeline. */
   readonly enablePag?: boolean
   readonly pagAppliedLayers?: string | readonly string[]
+  /** ControlNets for the new pipeline; default: the source's. `[]` makes a pipeline without ControlNet. */
+  readonly controlnet?: readonly ControlNet[]
 }
 
 type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
@@ -45,18 +57,41 @@ function layersOf(value: string | readonly string[] | undefined): readonly strin
  * on, off or moved to other layers later by changing gate values only.
  */
 async function loadModel(dir: string, options: FromPretrainedOptions): Promise<SdxlModel> {
-  const { enablePag: _e, pagAppliedLayers: _p, layerMatching: _l, scheduler: _s, ...load } = options
+  const { enablePag: _e, pagAppliedLayers: _p, layerMatching: _l, scheduler: _s, controlnet: _c, ...load } = options
   return loadSdxl(dir, { ...load, hooks: [identityAttention()] })
 }
 
-function build<T extends SdxlTask>(
-  task: T,
-  model: SdxlModel,
-  options: { enablePag: boolean; pagAppliedLayers: readonly string[]; scheduler?: string | SchedulerConfig | undefined; layerMatching?: LayerMatching | undefined; schedulerConfig?: SchedulerConfig | undefined },
-): InstanceType<(typeof constructors)[T]> {
+/** The UNet `model.onnx` that `loadSdxl` loads for these options (a folder override may nest `unet/`). */
+async function unetModelPath(dir: string, override: FromPretrainedOptions["unet"]): Promise<string | undefined> {
+  if (override === undefined) return (await locateOnnxModel(dir, "unet")).modelPath
+  if (typeof override !== "string") return undefined
+  return (await locateOnnxModel(override, existsSync(path.join(override, "unet")) ? "unet" : "")).modelPath
+}
+
+async function loadControlNets(value: FromPretrainedOptions["controlnet"]): Promise<ControlNet[]> {
+  if (value === undefined) return []
+  const list = Array.isArray(value) ? (value as readonly (string | ControlNet)[]) : [value as string | ControlNet]
+  return Promise.all(list.map((c) => (typeof c === "string" ? loadControlNet(c) : c)))
+}
+
+interface BuildOptions {
+  readonly enablePag: boolean
+  readonly pagAppliedLayers: readonly string[]
+  readonly scheduler?: string | SchedulerConfig | undefined
+  readonly layerMatching?: LayerMatching | undefined
+  readonly schedulerConfig?: SchedulerConfig | undefined
+  readonly unetPath: string | undefined
+  readonly controlnets: readonly ControlNet[]
+  readonly ipAdapter?: SdxlPipelineInit["ipAdapter"]
+}
+
+function build<T extends SdxlTask>(task: T, model: SdxlModel, options: BuildOptions): InstanceType<(typeof constructors)[T]> {
   const Pipeline = constructors[task]
   const pipe = new Pipeline({
     model,
+    unetPath: options.unetPath,
+    controlnets: options.controlnets,
+    ipAdapter: options.ipAdapter,
     ...(options.schedulerConfig === undefined ? {} : { schedulerConfig: options.schedulerConfig }),
     ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
     pagAppliedLayers: options.enablePag ? options.pagAppliedLayers : undefined,
@@ -73,12 +108,18 @@ function autoPipeline<T extends SdxlTask>(task: T) {
      * const pipe = await AutoPipelineForText2Image.fromPretrained("models/sdxl", { enablePag: true, pagAppliedLayers: ["mid"] })
      */
     async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
-      const model = await loadModel(dir, options)
+      const [model, controlnets, unetPath] = await Promise.all([
+        loadModel(dir, options),
+        loadControlNets(options.controlnet),
+        unetModelPath(dir, options.unet),
+      ])
       return build(task, model, {
         enablePag: options.enablePag ?? false,
         pagAppliedLayers: layersOf(options.pagAppliedLayers),
         scheduler: options.scheduler,
         layerMatching: options.layerMatching,
+        unetPath,
+        controlnets,
       })
     },
     /**
@@ -93,6 +134,9 @@ function autoPipeline<T extends SdxlTask>(task: T) {
         enablePag,
         pagAppliedLayers: options.pagAppliedLayers === undefined ? (pipe.pagAppliedLayers ?? ["mid"]) : layersOf(options.pagAppliedLayers),
         schedulerConfig: pipe.schedulerConfig,
+        unetPath: pipe.unetPath,
+        controlnets: options.controlnet ?? pipe.controlnets,
+        ipAdapter: pipe.ipAdapter,
       })
     },
   }

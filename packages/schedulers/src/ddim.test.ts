@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest"
-import { Tensor } from "@pagkit/tensor"
+import { Tensor, TorchGenerator } from "@pagkit/tensor"
 import { DDIMScheduler } from "./ddim.js"
 import { InvalidSchedulerConfigError, SchedulerArgumentError, SchedulerStateError } from "./errors.js"
 import { allFinite, runLoop, strictlyDecreasing, testLatents } from "./internal/test-support.js"
 
-const sd = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, clip_sample: false, set_alpha_to_one: false }
+const sd = {
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  steps_offset: 1,
+  clip_sample: false,
+  set_alpha_to_one: false,
+}
 
 describe("DDIMScheduler", () => {
   it("spaces timesteps for every spacing, decreasing", () => {
@@ -47,7 +54,9 @@ describe("DDIMScheduler", () => {
     const zero = new Tensor("float32", new Float32Array(64), [1, 4, 4, 4])
     const withZeroNoise = scheduler.step(eps, t, x, { eta: 1, varianceNoise: zero }).prevSample
     expect(withZeroNoise.data).not.toEqual(plain.data) // eta shrinks the direction term
-    expect(() => scheduler.step(eps, t, x, { eta: 1 })).toThrow(SchedulerStateError)
+    expect(() => scheduler.step(eps, t, x, { eta: 1, varianceNoise: zero, generator: new TorchGenerator(0) })).toThrow(
+      /either generator or varianceNoise/,
+    )
   })
 
   it("runs a thresholded loop to finite values", () => {

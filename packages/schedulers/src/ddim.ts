@@ -5,7 +5,7 @@ import { PREDICTION_TYPES, alphasCumprodFor, predictX0AndEpsilon } from "./inter
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { mixPerRow } from "./internal/broadcast.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { clampTensor, drawNoise, linearCombination, thresholdSample } from "./internal/math.js"
+import { checkStepInputs, clampTensor, drawNoise, linearCombination, thresholdSample } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, spacedTimesteps } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -60,7 +60,10 @@ export class DDIMScheduler extends SchedulerBase<DDIMConfig> {
     super(resolved)
     this.alphasCumprod = alphasCumprodFor(resolved, this.className)
     this.finalAlphaCumprod = resolved.set_alpha_to_one ? 1 : this.alphasCumprod[0]!
-    this.timestepTable = Array.from({ length: resolved.num_train_timesteps }, (_, i) => resolved.num_train_timesteps - 1 - i)
+    this.timestepTable = Array.from(
+      { length: resolved.num_train_timesteps },
+      (_, i) => resolved.num_train_timesteps - 1 - i,
+    )
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
@@ -81,12 +84,20 @@ export class DDIMScheduler extends SchedulerBase<DDIMConfig> {
     return f32(f32(betaProdTPrev / betaProdT) * f32(1 - f32(alphaProdT / alphaProdTPrev)))
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: DDIMStepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: DDIMStepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const c = this.config
     const f32 = Math.fround
     if (!Number.isInteger(timestep) || timestep < 0 || timestep >= c.num_train_timesteps) {
-      throw new SchedulerArgumentError(`${this.className}.step: timestep should be a whole number in [0, ${c.num_train_timesteps}), found ${timestep}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.step: timestep should be a whole number in [0, ${c.num_train_timesteps}), found ${timestep}.`,
+      )
     }
     const eta = options.eta ?? 0
     const prevTimestep = timestep - Math.floor(c.num_train_timesteps / this.numInferenceSteps!)
@@ -115,7 +126,7 @@ export class DDIMScheduler extends SchedulerBase<DDIMConfig> {
       if (options.varianceNoise !== undefined && options.generator !== undefined) {
         throw new SchedulerArgumentError(`${this.className}.step: pass either generator or varianceNoise, not both.`)
       }
-      const noise = options.varianceNoise?.data ?? drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = options.varianceNoise?.data ?? drawNoise(modelOutput.shape, options.generator)
       terms.push([stdDevT, noise])
     }
     return { prevSample: linearCombination(sample.shape, terms), predOriginalSample }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Tensor, TorchGenerator } from "@pagkit/tensor"
 import { DDPMScheduler } from "./ddpm.js"
-import { InvalidSchedulerConfigError, SchedulerArgumentError, SchedulerStateError } from "./errors.js"
+import { InvalidSchedulerConfigError, SchedulerArgumentError } from "./errors.js"
 import { allFinite, runLoop, testLatents } from "./internal/test-support.js"
 
 describe("DDPMScheduler", () => {
@@ -9,8 +9,16 @@ describe("DDPMScheduler", () => {
     const scheduler = new DDPMScheduler({ clip_sample: false, timestep_spacing: "linspace" })
     scheduler.setTimesteps(5)
     expect(scheduler.timesteps).toEqual([999, 749, 500, 250, 0])
-    expect(() => scheduler.step(testLatents(), 999, testLatents())).toThrow(SchedulerStateError)
-    expect(() => scheduler.step(testLatents(), 0, testLatents())).not.toThrow()
+    const draws: number[] = []
+    const generator = new TorchGenerator(3)
+    const randn = generator.randn.bind(generator)
+    generator.randn = ((shape, options) => {
+      draws.push(1)
+      return randn(shape, options)
+    }) as typeof generator.randn
+    for (const t of scheduler.timesteps) scheduler.step(testLatents(), t, testLatents(), { generator })
+    expect(draws.length).toBe(4)
+    expect(() => scheduler.step(testLatents(1, [1, 4, 2, 2]), 0, testLatents())).toThrow(SchedulerArgumentError)
   })
 
   it("uses the next custom timestep as the previous one", () => {

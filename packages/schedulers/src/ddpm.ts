@@ -4,9 +4,21 @@ import { InvalidSchedulerConfigError, SchedulerArgumentError } from "./errors.js
 import { PREDICTION_TYPES, alphasCumprodFor } from "./internal/alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { mixPerRow } from "./internal/broadcast.js"
-import { betasForAlphaBar, alphasCumprod as cumprod, rescaleZeroTerminalSnr, torchLinspaceF32 } from "./internal/betas.js"
+import {
+  betasForAlphaBar,
+  alphasCumprod as cumprod,
+  rescaleZeroTerminalSnr,
+  torchLinspaceF32,
+} from "./internal/betas.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { clampTensor, drawNoise, elementwise, linearCombination, thresholdSample } from "./internal/math.js"
+import {
+  checkStepInputs,
+  clampTensor,
+  drawNoise,
+  elementwise,
+  linearCombination,
+  thresholdSample,
+} from "./internal/math.js"
 import { TIMESTEP_SPACINGS, spacedTimesteps } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -34,7 +46,14 @@ export const ddpmDefaults = {
 /** Resolved DDPMScheduler config. */
 export type DDPMConfig = typeof ddpmDefaults
 
-const VARIANCE_TYPES = ["fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range"] as const
+const VARIANCE_TYPES = [
+  "fixed_small",
+  "fixed_small_log",
+  "fixed_large",
+  "fixed_large_log",
+  "learned",
+  "learned_range",
+] as const
 
 /** DDPM betas: the shared schedules plus `laplace` and `sigmoid`, which only DDPM accepts. */
 function ddpmAlphasCumprod(c: DDPMConfig): Float32Array {
@@ -43,7 +62,9 @@ function ddpmAlphasCumprod(c: DDPMConfig): Float32Array {
     betas = betasForAlphaBar(c.num_train_timesteps, 0.999, "laplace")
   } else if (c.trained_betas == null && c.beta_schedule === "sigmoid") {
     // torch.sigmoid(torch.linspace(-6, 6, n)) * (end - start) + start, float32
-    betas = torchLinspaceF32(-6, 6, c.num_train_timesteps).map((v) => f32(f32(f32(1 / (1 + Math.exp(-v))) * (c.beta_end - c.beta_start)) + c.beta_start))
+    betas = torchLinspaceF32(-6, 6, c.num_train_timesteps).map((v) =>
+      f32(f32(f32(1 / (1 + Math.exp(-v))) * (c.beta_end - c.beta_start)) + c.beta_start),
+    )
   } else {
     return alphasCumprodFor(c, "DDPMScheduler")
   }
@@ -76,13 +97,23 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
     const c = this.config
     const opts = normalizeSetTimesteps(options)
     if (opts.timesteps !== undefined) {
-      if (opts.numInferenceSteps !== undefined) throw new SchedulerArgumentError(`${this.className}.setTimesteps: pass numInferenceSteps or timesteps, not both.`)
+      if (opts.numInferenceSteps !== undefined) {
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: pass numInferenceSteps or timesteps, not both.`,
+        )
+      }
       const ts = opts.timesteps
       for (let i = 1; i < ts.length; i++) {
-        if (ts[i]! >= ts[i - 1]!) throw new SchedulerArgumentError(`${this.className}.setTimesteps: custom timesteps must be in descending order, found ${ts[i - 1]} then ${ts[i]}.`)
+        if (ts[i]! >= ts[i - 1]!) {
+          throw new SchedulerArgumentError(
+            `${this.className}.setTimesteps: custom timesteps must be in descending order, found ${ts[i - 1]} then ${ts[i]}.`,
+          )
+        }
       }
       if ((ts[0] ?? 0) >= c.num_train_timesteps) {
-        throw new SchedulerArgumentError(`${this.className}.setTimesteps: timesteps must start below num_train_timesteps (${c.num_train_timesteps}), found ${ts[0]}.`)
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: timesteps must start below num_train_timesteps (${c.num_train_timesteps}), found ${ts[0]}.`,
+        )
       }
       this.timestepTable = ts.map((t) => Math.trunc(t))
       this.customTimesteps = true
@@ -99,12 +130,17 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
   previousTimestep(timestep: number): number {
     if (!this.customTimesteps && this.numInferenceSteps === undefined) return timestep - 1
     const index = this.timestepTable.indexOf(timestep)
-    if (index < 0) throw new SchedulerArgumentError(`${this.className}: timestep ${timestep} is not in scheduler.timesteps.`)
+    if (index < 0) {
+      throw new SchedulerArgumentError(`${this.className}: timestep ${timestep} is not in scheduler.timesteps.`)
+    }
     return index === this.timestepTable.length - 1 ? -1 : this.timestepTable[index + 1]!
   }
 
   /** `_get_variance(t)` for the fixed variance types (the learned ones need the model's variance channels). */
-  protected variance(t: number, predictedVariance: Float32Array | undefined): { value: number; learned?: Float32Array } {
+  protected variance(
+    t: number,
+    predictedVariance: Float32Array | undefined,
+  ): { value: number; learned?: Float32Array } {
     const prevT = this.previousTimestep(t)
     const alphaProdT = this.alphasCumprod[t]!
     const alphaProdTPrev = prevT >= 0 ? this.alphasCumprod[prevT]! : 1
@@ -128,22 +164,39 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
         if (this.config.variance_type === "learned") return { value: 0, learned: predictedVariance }
         const minLog = f32(Math.log(variance))
         const maxLog = f32(Math.log(currentBetaT))
-        return { value: 0, learned: predictedVariance.map((v) => { const frac = f32(f32(v + 1) / 2); return f32(frac * maxLog) + f32(f32(1 - frac) * minLog) }) }
+        return {
+          value: 0,
+          learned: predictedVariance.map((v) => {
+            const frac = f32(f32(v + 1) / 2)
+            return f32(frac * maxLog) + f32(f32(1 - frac) * minLog)
+          }),
+        }
       }
     }
   }
 
-  step(modelOutputIn: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: StepOptions = {}): StepOutput {
+  step(
+    modelOutputIn: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: StepOptions = {},
+  ): StepOutput {
     const c = this.config
     if (!Number.isInteger(timestep) || this.alphasCumprod[timestep] === undefined) {
-      throw new SchedulerArgumentError(`${this.className}.step: timestep should be a whole number in [0, ${c.num_train_timesteps}), found ${timestep}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.step: timestep should be a whole number in [0, ${c.num_train_timesteps}), found ${timestep}.`,
+      )
     }
     let modelOutput = modelOutputIn
     let predictedVariance: Float32Array | undefined
     const channels = sample.shape[1] ?? 0
-    if (modelOutputIn.shape[1] === channels * 2 && (c.variance_type === "learned" || c.variance_type === "learned_range")) {
+    if (
+      modelOutputIn.shape[1] === channels * 2 &&
+      (c.variance_type === "learned" || c.variance_type === "learned_range")
+    ) {
       ;[modelOutput, predictedVariance] = splitChannels(modelOutputIn, channels)
     }
+    checkStepInputs(this.className, modelOutput, sample)
     const t = timestep
     const prevT = this.previousTimestep(t)
     const alphaProdT = this.alphasCumprod[t]!
@@ -161,19 +214,24 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
         ? elementwise(sample.shape, x.length, (i) => (x[i]! - sqrtBeta * m[i]!) / sqrtAlpha)
         : c.prediction_type === "sample"
           ? modelOutput
-          : linearCombination(sample.shape, [[sqrtAlpha, x], [-sqrtBeta, m]])
-    if (c.thresholding) predOriginalSample = thresholdSample(predOriginalSample, c.dynamic_thresholding_ratio, c.sample_max_value)
-    else if (c.clip_sample) predOriginalSample = clampTensor(predOriginalSample, c.clip_sample_range)
+          : linearCombination(sample.shape, [
+              [sqrtAlpha, x],
+              [-sqrtBeta, m],
+            ])
+    if (c.thresholding) {
+      predOriginalSample = thresholdSample(predOriginalSample, c.dynamic_thresholding_ratio, c.sample_max_value)
+    } else if (c.clip_sample) predOriginalSample = clampTensor(predOriginalSample, c.clip_sample_range)
     const x0Coeff = f32(f32(f32(Math.sqrt(alphaProdTPrev)) * currentBetaT) / betaProdT)
     const sampleCoeff = f32(f32(f32(Math.sqrt(currentAlphaT)) * betaProdTPrev) / betaProdT)
     const x0 = predOriginalSample.data
     let noiseTerm: ((i: number) => number) | undefined
     if (t > 0) {
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       const { value, learned } = this.variance(t, predictedVariance)
       if (c.variance_type === "fixed_small_log") noiseTerm = (i) => f32(value * noise[i]!)
-      else if (c.variance_type === "learned_range") noiseTerm = (i) => f32(f32(Math.exp(f32(0.5 * learned![i]!))) * noise[i]!)
-      else if (learned !== undefined) noiseTerm = (i) => f32(f32(Math.sqrt(learned[i]!)) * noise[i]!)
+      else if (c.variance_type === "learned_range") {
+        noiseTerm = (i) => f32(f32(Math.exp(f32(0.5 * learned![i]!))) * noise[i]!)
+      } else if (learned !== undefined) noiseTerm = (i) => f32(f32(Math.sqrt(learned[i]!)) * noise[i]!)
       else {
         const std = f32(Math.sqrt(value))
         noiseTerm = (i) => f32(std * noise[i]!)
@@ -189,7 +247,11 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
     const alphas = timesteps.map((t) => {
       const a = this.alphasCumprod[t]
-      if (!Number.isInteger(t) || a === undefined) throw new SchedulerArgumentError(`${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`)
+      if (!Number.isInteger(t) || a === undefined) {
+        throw new SchedulerArgumentError(
+          `${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`,
+        )
+      }
       return a
     })
     return mixPerRow(original, noise, {

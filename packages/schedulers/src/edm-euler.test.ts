@@ -14,7 +14,11 @@ describe("EDMEulerScheduler", () => {
   })
 
   it("runs the exponential schedule, v_prediction and final sigma_min", () => {
-    const scheduler = new EDMEulerScheduler({ sigma_schedule: "exponential", prediction_type: "v_prediction", final_sigmas_type: "sigma_min" })
+    const scheduler = new EDMEulerScheduler({
+      sigma_schedule: "exponential",
+      prediction_type: "v_prediction",
+      final_sigmas_type: "sigma_min",
+    })
     scheduler.setTimesteps(7)
     expect(strictlyDecreasing(scheduler.sigmas!.slice(0, -1))).toBe(true)
     expect(scheduler.sigmas?.at(-1)).toBe(scheduler.sigmas?.at(-2))

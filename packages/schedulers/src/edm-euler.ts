@@ -6,7 +6,7 @@ import { SchedulerBase } from "./internal/base.js"
 import { mixPerRow } from "./internal/broadcast.js"
 import { torchLinspaceF32 } from "./internal/betas.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOutput } from "./scheduler.js"
 import type { EulerStepOptions } from "./euler-discrete.js"
 
@@ -66,7 +66,9 @@ export class EDMEulerScheduler extends SchedulerBase<EDMEulerConfig> {
       sigmas = ramp.map((r) => f32((maxInvRho + r * (minInvRho - maxInvRho)) ** c.rho))
     } else {
       // torch.linspace(log σ_min, log σ_max, len(ramp)) in the default float32, exp, flip
-      sigmas = Array.from(torchLinspaceF32(Math.log(c.sigma_min), Math.log(c.sigma_max), ramp.length), (v) => f32(Math.exp(v))).reverse()
+      sigmas = Array.from(torchLinspaceF32(Math.log(c.sigma_min), Math.log(c.sigma_max), ramp.length), (v) =>
+        f32(Math.exp(v)),
+      ).reverse()
     }
     this.timestepTable = sigmas.map((s) => f32(0.25 * f32(Math.log(s))))
     const sigmaLast = c.final_sigmas_type === "sigma_min" ? sigmas[sigmas.length - 1]! : 0
@@ -84,7 +86,9 @@ export class EDMEulerScheduler extends SchedulerBase<EDMEulerConfig> {
     else {
       const n = opts.numInferenceSteps
       if (n === undefined || !Number.isInteger(n) || n < 1) {
-        throw new SchedulerArgumentError(`${this.className}.setTimesteps: numInferenceSteps should be a whole number >= 1, found ${String(n)}.`)
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: numInferenceSteps should be a whole number >= 1, found ${String(n)}.`,
+        )
       }
       ramp = torchLinspaceF64(0, 1, n)
     }
@@ -112,21 +116,32 @@ export class EDMEulerScheduler extends SchedulerBase<EDMEulerConfig> {
     const cSkip = f32(sd ** 2 / denom)
     const sign = this.config.prediction_type === "epsilon" ? 1 : -1
     const cOut = f32(f32(sign * sigma * sd) / f32(Math.sqrt(denom)))
-    return elementwise(sample.shape, sample.data.length, (i) => f32(cSkip * sample.data[i]!) + f32(cOut * modelOutput.data[i]!))
+    return elementwise(
+      sample.shape,
+      sample.data.length,
+      (i) => f32(cSkip * sample.data[i]!) + f32(cOut * modelOutput.data[i]!),
+    )
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: EulerStepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: EulerStepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const index = this.initStepIndex(timestep)
     const sigmas = this.sigmaTable!
     const sigma = sigmas[index]!
     const sTmin = options.sTmin ?? 0
     const sTmax = options.sTmax ?? Infinity
-    const gamma = sTmin <= sigma && sigma <= sTmax ? Math.min((options.sChurn ?? 0) / (sigmas.length - 1), 2 ** 0.5 - 1) : 0
+    const gamma =
+      sTmin <= sigma && sigma <= sTmax ? Math.min((options.sChurn ?? 0) / (sigmas.length - 1), 2 ** 0.5 - 1) : 0
     const sigmaHat = f32(sigma * (gamma + 1))
     let x = sample
     if (gamma > 0) {
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       const spread = f32(Math.sqrt(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma))))
       const sNoise = options.sNoise ?? 1
       const before = x.data
@@ -143,6 +158,10 @@ export class EDMEulerScheduler extends SchedulerBase<EDMEulerConfig> {
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
     const sigmas = this.addNoiseIndices(timesteps).map((i) => this.sigmaTable![i]!)
-    return mixPerRow(original, noise, { original: sigmas.map(() => 1), noise: sigmas, what: `${this.className}.addNoise` })
+    return mixPerRow(original, noise, {
+      original: sigmas.map(() => 1),
+      noise: sigmas,
+      what: `${this.className}.addNoise`,
+    })
   }
 }

@@ -3,7 +3,13 @@ import { TorchGenerator } from "@pagkit/tensor"
 import { EulerAncestralDiscreteScheduler } from "./euler-ancestral-discrete.js"
 import { allFinite, runLoop, testLatents } from "./internal/test-support.js"
 
-const sd = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, timestep_spacing: "leading" }
+const sd = {
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  steps_offset: 1,
+  timestep_spacing: "leading",
+}
 
 describe("EulerAncestralDiscreteScheduler", () => {
   it("is reproducible per generator seed and differs across seeds", () => {
@@ -17,11 +23,15 @@ describe("EulerAncestralDiscreteScheduler", () => {
     expect(run(5)).not.toEqual(run(6))
   })
 
-  it("needs a generator and runs v_prediction", () => {
+  it("draws from a random generator when none is given, and runs v_prediction", () => {
     const scheduler = new EulerAncestralDiscreteScheduler(sd)
     scheduler.setTimesteps(4)
-    expect(() => scheduler.step(testLatents(2), scheduler.timesteps[0]!, testLatents(1))).toThrow(/generator/)
-    const v = new EulerAncestralDiscreteScheduler({ ...sd, prediction_type: "v_prediction", rescale_betas_zero_snr: true })
+    expect(allFinite(scheduler.step(testLatents(2), scheduler.timesteps[0]!, testLatents(1)).prevSample)).toBe(true)
+    const v = new EulerAncestralDiscreteScheduler({
+      ...sd,
+      prediction_type: "v_prediction",
+      rescale_betas_zero_snr: true,
+    })
     v.setTimesteps(6)
     expect(allFinite(runLoop(v))).toBe(true)
     expect(() => new EulerAncestralDiscreteScheduler({ prediction_type: "sample" })).toThrow(/prediction_type/)

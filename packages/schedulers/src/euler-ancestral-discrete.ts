@@ -6,7 +6,7 @@ import { sigmasFromAlphasCumprod } from "./internal/betas.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
 import { eulerSpacedTimesteps, karrasStyleTables } from "./internal/karras-tables.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -54,10 +54,19 @@ export class EulerAncestralDiscreteScheduler extends KarrasSchedulerBase<EulerAn
 
   setTimesteps(options: number | SetTimestepsOptions): void {
     const c = this.config
-    const n = checkInferenceSteps(this.className, normalizeSetTimesteps(options).numInferenceSteps, c.num_train_timesteps)
+    const n = checkInferenceSteps(
+      this.className,
+      normalizeSetTimesteps(options).numInferenceSteps,
+      c.num_train_timesteps,
+    )
     this.numInferenceSteps = n
     const timesteps = eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
-    const tables = karrasStyleTables({ alphasCumprod: this.alphasCumprod, numInferenceSteps: n, timesteps, conversion: undefined })
+    const tables = karrasStyleTables({
+      alphasCumprod: this.alphasCumprod,
+      numInferenceSteps: n,
+      timesteps,
+      conversion: undefined,
+    })
     this.sigmaTable = Array.from(Float32Array.from([...tables.sigmas, 0]))
     this.timestepTable = Array.from(timesteps)
     this.stepIndexValue = undefined
@@ -65,7 +74,13 @@ export class EulerAncestralDiscreteScheduler extends KarrasSchedulerBase<EulerAn
     this.updateInitNoiseSigma()
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const sigma = this.currentSigma(timestep)
     const index = this.stepIndexValue!
@@ -77,7 +92,7 @@ export class EulerAncestralDiscreteScheduler extends KarrasSchedulerBase<EulerAn
     const sigmaUp = f32(Math.sqrt(f32(f32(sigmaToSq * f32(sigmaFromSq - sigmaToSq)) / sigmaFromSq)))
     const sigmaDown = f32(Math.sqrt(f32(sigmaToSq - f32(sigmaUp * sigmaUp))))
     const dt = f32(sigmaDown - sigma)
-    const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+    const noise = drawNoise(modelOutput.shape, options.generator)
     const x = sample.data
     const x0 = predOriginalSample.data
     const prevSample = elementwise(sample.shape, x.length, (i) => {

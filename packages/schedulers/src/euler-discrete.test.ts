@@ -4,7 +4,13 @@ import { SchedulerArgumentError } from "./errors.js"
 import { EulerDiscreteScheduler } from "./euler-discrete.js"
 import { allFinite, runLoop, strictlyDecreasing, testLatents } from "./internal/test-support.js"
 
-const sdxl = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, timestep_spacing: "leading" }
+const sdxl = {
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  steps_offset: 1,
+  timestep_spacing: "leading",
+}
 
 describe("EulerDiscreteScheduler", () => {
   it("keeps fractional linspace timesteps (not rounded) and appends sigma 0", () => {
@@ -36,10 +42,19 @@ describe("EulerDiscreteScheduler", () => {
     const minimal = new EulerDiscreteScheduler({ ...sdxl, final_sigmas_type: "sigma_min" })
     minimal.setTimesteps(5)
     expect(minimal.sigmas?.at(-1)).toBeCloseTo(0.029167, 5)
-    const continuous = new EulerDiscreteScheduler({ ...sdxl, timestep_type: "continuous", prediction_type: "v_prediction" })
+    const continuous = new EulerDiscreteScheduler({
+      ...sdxl,
+      timestep_type: "continuous",
+      prediction_type: "v_prediction",
+    })
     continuous.setTimesteps(5)
     expect(continuous.timesteps[0]).toBeCloseTo(0.25 * Math.log(continuous.sigmas![0]!), 5)
-    const zeroSnr = new EulerDiscreteScheduler({ ...sdxl, rescale_betas_zero_snr: true, timestep_spacing: "trailing", prediction_type: "v_prediction" })
+    const zeroSnr = new EulerDiscreteScheduler({
+      ...sdxl,
+      rescale_betas_zero_snr: true,
+      timestep_spacing: "trailing",
+      prediction_type: "v_prediction",
+    })
     zeroSnr.setTimesteps(5)
     expect(zeroSnr.sigmas![0]).toBeCloseTo(4096, 0) // ᾱ pinned to 2^-24
     expect(allFinite(runLoop(zeroSnr))).toBe(true)
@@ -65,9 +80,14 @@ describe("EulerDiscreteScheduler", () => {
     scheduler.setTimesteps(4)
     const x = testLatents(1)
     const t = scheduler.timesteps[0]!
-    expect(() => scheduler.step(testLatents(2), t, x, { sChurn: 1 })).toThrow(/generator/)
+    const plain = scheduler.step(testLatents(2), t, x).prevSample
     scheduler.setTimesteps(4)
-    expect(allFinite(scheduler.step(testLatents(2), t, x, { sChurn: 1, generator: new TorchGenerator(0) }).prevSample)).toBe(true)
+    const unseeded = scheduler.step(testLatents(2), t, x, { sChurn: 1 }).prevSample // global-RNG stand-in
+    expect(unseeded.data).not.toEqual(plain.data)
+    scheduler.setTimesteps(4)
+    expect(
+      allFinite(scheduler.step(testLatents(2), t, x, { sChurn: 1, generator: new TorchGenerator(0) }).prevSample),
+    ).toBe(true)
   })
 
   it("indexes add_noise by timestep, then by begin index", () => {
@@ -80,6 +100,8 @@ describe("EulerDiscreteScheduler", () => {
     scheduler.setBeginIndex(6)
     const byIndex = scheduler.addNoise(x0, noise, [scheduler.timesteps[3]!])
     expect(byIndex.data[0]).toBeCloseTo(x0.data[0]! + scheduler.sigmas![6]! * noise.data[0]!, 5)
-    expect(() => new EulerDiscreteScheduler().addNoise(x0, noise, [12.5])).toThrow(/not one of the scheduler's timesteps/)
+    expect(() => new EulerDiscreteScheduler().addNoise(x0, noise, [12.5])).toThrow(
+      /not one of the scheduler's timesteps/,
+    )
   })
 })

@@ -6,7 +6,7 @@ import { checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
 import { eulerSpacedTimesteps, karrasStyleTables } from "./internal/karras-tables.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, logF32, sigmaConversionOf, sigmaToT } from "./internal/sigmas.js"
 import { sigmasFromAlphasCumprod } from "./internal/betas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
@@ -59,7 +59,12 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
   constructor(config: SchedulerConfig = {}) {
     const c = resolveConfig("EulerDiscreteScheduler", eulerDiscreteDefaults, config)
     checkSingleSigmaConversion("EulerDiscreteScheduler", c)
-    checkOneOf("EulerDiscreteScheduler", "prediction_type", c.prediction_type, ["epsilon", "v_prediction", "sample", "original_sample"])
+    checkOneOf("EulerDiscreteScheduler", "prediction_type", c.prediction_type, [
+      "epsilon",
+      "v_prediction",
+      "sample",
+      "original_sample",
+    ])
     checkOneOf("EulerDiscreteScheduler", "timestep_spacing", c.timestep_spacing, TIMESTEP_SPACINGS)
     checkOneOf("EulerDiscreteScheduler", "interpolation_type", c.interpolation_type, ["linear", "log_linear"])
     checkOneOf("EulerDiscreteScheduler", "timestep_type", c.timestep_type, ["discrete", "continuous"])
@@ -86,7 +91,9 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
     const conversion = sigmaConversionOf(c)
     const given = [opts.numInferenceSteps, opts.timesteps, opts.sigmas].filter((v) => v !== undefined).length
     if (given !== 1) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: pass exactly one of numInferenceSteps, timesteps or sigmas (found ${given}).`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: pass exactly one of numInferenceSteps, timesteps or sigmas (found ${given}).`,
+      )
     }
     if (opts.timesteps !== undefined && (conversion !== undefined || this.continuousV())) {
       throw new SchedulerArgumentError(
@@ -96,15 +103,23 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
     let sigmas: Float32Array
     let timesteps: ArrayLike<number>
     if (opts.sigmas !== undefined) {
-      if (opts.sigmas.length < 2) throw new SchedulerArgumentError(`${this.className}.setTimesteps: sigmas needs at least 2 values (the last is the final sigma).`)
+      if (opts.sigmas.length < 2) {
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: sigmas needs at least 2 values (the last is the final sigma).`,
+        )
+      }
       this.numInferenceSteps = opts.sigmas.length - 1
       const logSigmas = logF32(sigmasFromAlphasCumprod(this.alphasCumprod))
       sigmas = Float32Array.from(opts.sigmas)
       timesteps = Array.from(sigmas.subarray(0, -1), (s) => sigmaToT(s, logSigmas))
     } else {
-      const n = opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
+      const n =
+        opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
       this.numInferenceSteps = n
-      const spaced = opts.timesteps !== undefined ? Float32Array.from(opts.timesteps) : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+      const spaced =
+        opts.timesteps !== undefined
+          ? Float32Array.from(opts.timesteps)
+          : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
       const tables = karrasStyleTables({
         alphasCumprod: this.alphasCumprod,
         numInferenceSteps: n,
@@ -114,7 +129,10 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
         sigmaMax: c.sigma_max,
         interpolation: c.interpolation_type as "linear" | "log_linear",
       })
-      const sigmaLast = c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - this.alphasCumprod[0]!) / this.alphasCumprod[0]!))) : 0
+      const sigmaLast =
+        c.final_sigmas_type === "sigma_min"
+          ? f32(Math.sqrt(f32(f32(1 - this.alphasCumprod[0]!) / this.alphasCumprod[0]!)))
+          : 0
       sigmas = Float32Array.from([...tables.sigmas, sigmaLast])
       timesteps = tables.timesteps
     }
@@ -127,18 +145,25 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
     this.updateInitNoiseSigma()
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: EulerStepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: EulerStepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const sigma = this.currentSigma(timestep)
     const index = this.stepIndexValue!
     const sigmas = this.sigmaTable!
     const sTmin = options.sTmin ?? 0
     const sTmax = options.sTmax ?? Infinity
-    const gamma = sTmin <= sigma && sigma <= sTmax ? Math.min((options.sChurn ?? 0) / (sigmas.length - 1), 2 ** 0.5 - 1) : 0
+    const gamma =
+      sTmin <= sigma && sigma <= sTmax ? Math.min((options.sChurn ?? 0) / (sigmas.length - 1), 2 ** 0.5 - 1) : 0
     const sigmaHat = f32(sigma * (gamma + 1))
     let x = sample
     if (gamma > 0) {
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       const sNoise = options.sNoise ?? 1
       const spread = f32(Math.sqrt(f32(f32(sigmaHat * sigmaHat) - f32(sigma * sigma))))
       const before = x.data

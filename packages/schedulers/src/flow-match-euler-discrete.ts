@@ -4,7 +4,7 @@ import { SchedulerArgumentError } from "./errors.js"
 import { SchedulerBase } from "./internal/base.js"
 import { mixPerRow } from "./internal/broadcast.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { convertSigmas, npLinspace, sigmaConversionOf } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -92,21 +92,33 @@ export class FlowMatchEulerDiscreteScheduler extends SchedulerBase<FlowMatchEule
     const c = this.config
     const opts = typeof options === "number" ? { numInferenceSteps: options } : options
     if (c.use_dynamic_shifting && opts.mu === undefined) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: use_dynamic_shifting is on, so mu is required. Pass { mu: calculateShift(imageSeqLen, config) }.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: use_dynamic_shifting is on, so mu is required. Pass { mu: calculateShift(imageSeqLen, config) }.`,
+      )
     }
     if (opts.sigmas !== undefined && opts.timesteps !== undefined && opts.sigmas.length !== opts.timesteps.length) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: sigmas and timesteps should have the same length, found ${opts.sigmas.length} and ${opts.timesteps.length}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: sigmas and timesteps should have the same length, found ${opts.sigmas.length} and ${opts.timesteps.length}.`,
+      )
     }
     let n = opts.numInferenceSteps
     if (n !== undefined) {
-      if (!Number.isInteger(n) || n < 1) throw new SchedulerArgumentError(`${this.className}.setTimesteps: numInferenceSteps should be a whole number >= 1, found ${n}.`)
+      if (!Number.isInteger(n) || n < 1) {
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: numInferenceSteps should be a whole number >= 1, found ${n}.`,
+        )
+      }
       const given = opts.sigmas?.length ?? opts.timesteps?.length
       if (given !== undefined && given !== n) {
-        throw new SchedulerArgumentError(`${this.className}.setTimesteps: numInferenceSteps (${n}) should match the number of sigmas / timesteps (${given}).`)
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: numInferenceSteps (${n}) should match the number of sigmas / timesteps (${given}).`,
+        )
       }
     } else {
       n = opts.sigmas?.length ?? opts.timesteps?.length
-      if (n === undefined || n < 1) throw new SchedulerArgumentError(`${this.className}.setTimesteps: pass numInferenceSteps, sigmas or timesteps.`)
+      if (n === undefined || n < 1) {
+        throw new SchedulerArgumentError(`${this.className}.setTimesteps: pass numInferenceSteps, sigmas or timesteps.`)
+      }
     }
     this.numInferenceSteps = n
     const T = c.num_train_timesteps
@@ -139,7 +151,11 @@ export class FlowMatchEulerDiscreteScheduler extends SchedulerBase<FlowMatchEule
    */
   scaleNoise(sample: Tensor<"float32">, timesteps: readonly number[], noise: Tensor<"float32">): Tensor<"float32"> {
     const sigmas = this.addNoiseIndices(timesteps).map((i) => this.sigmaTable![i]!)
-    return mixPerRow(noise, sample, { original: sigmas, noise: sigmas.map((s) => f32(1 - s)), what: `${this.className}.scaleNoise` })
+    return mixPerRow(noise, sample, {
+      original: sigmas,
+      noise: sigmas.map((s) => f32(1 - s)),
+      what: `${this.className}.scaleNoise`,
+    })
   }
 
   /** Same as {@link scaleNoise} (flow matching has no separate `add_noise`); argument order of `Scheduler.addNoise`. */
@@ -147,7 +163,13 @@ export class FlowMatchEulerDiscreteScheduler extends SchedulerBase<FlowMatchEule
     return this.scaleNoise(original, timesteps, noise)
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const index = this.initStepIndex(timestep)
     const sigma = this.sigmaTable![index]!
@@ -156,9 +178,13 @@ export class FlowMatchEulerDiscreteScheduler extends SchedulerBase<FlowMatchEule
     const v = modelOutput.data
     let prevSample: Tensor<"float32">
     if (this.config.stochastic_sampling) {
-      const noise = drawNoise(this.className, sample.shape, options.generator)
+      const noise = drawNoise(sample.shape, options.generator)
       const keep = f32(1 - sigmaNext)
-      prevSample = elementwise(sample.shape, x.length, (i) => f32(keep * f32(x[i]! - f32(sigma * v[i]!))) + f32(sigmaNext * noise[i]!))
+      prevSample = elementwise(
+        sample.shape,
+        x.length,
+        (i) => f32(keep * f32(x[i]! - f32(sigma * v[i]!))) + f32(sigmaNext * noise[i]!),
+      )
     } else {
       const dt = f32(sigmaNext - sigma)
       prevSample = elementwise(sample.shape, x.length, (i) => x[i]! + f32(dt * v[i]!))

@@ -6,7 +6,7 @@ import { checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
 import { eulerSpacedTimesteps, interleaveMiddle, interleaveTail, karrasStyleTables } from "./internal/karras-tables.js"
-import { clampTensor, elementwise } from "./internal/math.js"
+import { checkStepInputs, clampTensor, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, sigmaConversionOf } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -56,7 +56,6 @@ export class HeunDiscreteScheduler extends KarrasSchedulerBase<HeunDiscreteConfi
     this.order = 2
     this.alphasCumprod = alphasCumprodFor(c, this.className)
     this.setTimesteps(c.num_train_timesteps)
-    this.numInferenceSteps = undefined
   }
 
   /** True between the two evaluations of a Heun step is false: the next call is the first (Euler) half. */
@@ -69,12 +68,23 @@ export class HeunDiscreteScheduler extends KarrasSchedulerBase<HeunDiscreteConfi
     const opts = normalizeSetTimesteps(options)
     const conversion = sigmaConversionOf(c)
     if (opts.timesteps !== undefined && conversion !== undefined) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: custom timesteps cannot be combined with use_${conversion}_sigmas.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: custom timesteps cannot be combined with use_${conversion}_sigmas.`,
+      )
     }
-    const n = opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
+    const n =
+      opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
     this.numInferenceSteps = n
-    const spaced = opts.timesteps !== undefined ? Float32Array.from(opts.timesteps) : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
-    const tables = karrasStyleTables({ alphasCumprod: this.alphasCumprod, numInferenceSteps: n, timesteps: spaced, conversion })
+    const spaced =
+      opts.timesteps !== undefined
+        ? Float32Array.from(opts.timesteps)
+        : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+    const tables = karrasStyleTables({
+      alphasCumprod: this.alphasCumprod,
+      numInferenceSteps: n,
+      timesteps: spaced,
+      conversion,
+    })
     this.sigmaTable = interleaveMiddle(Float32Array.from([...tables.sigmas, 0]))
     this.timestepTable = interleaveTail(Float32Array.from(tables.timesteps))
     this.prevDerivative = undefined
@@ -85,7 +95,13 @@ export class HeunDiscreteScheduler extends KarrasSchedulerBase<HeunDiscreteConfi
     this.updateInitNoiseSigma()
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, _options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    _options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const c = this.config
     const index = this.initStepIndex(timestep)

@@ -5,7 +5,13 @@ import { SchedulerArgumentError } from "./errors.js"
 import { HeunDiscreteScheduler } from "./heun-discrete.js"
 import { denoisingStartTimesteps, img2imgTimesteps, truncateAtDenoisingEnd } from "./img2img.js"
 
-const sd = { beta_schedule: "scaled_linear", beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, timestep_spacing: "leading" }
+const sd = {
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  steps_offset: 1,
+  timestep_spacing: "leading",
+}
 
 describe("img2imgTimesteps", () => {
   it("keeps the last ⌊N·strength⌋ steps and sets the begin index", () => {
@@ -32,7 +38,9 @@ describe("img2imgTimesteps", () => {
 
   it("rejects strength outside (0, 1] and runs of zero steps", () => {
     const scheduler = new DDIMScheduler(sd)
-    for (const s of [0, -0.1, 1.5, Number.NaN]) expect(() => img2imgTimesteps(scheduler, 10, s)).toThrow(SchedulerArgumentError)
+    for (const s of [0, -0.1, 1.5, Number.NaN]) {
+      expect(() => img2imgTimesteps(scheduler, 10, s)).toThrow(SchedulerArgumentError)
+    }
     expect(() => img2imgTimesteps(scheduler, 10, 0.05)).toThrow(/runs no step/)
   })
 })

@@ -29,7 +29,9 @@ function numTrainTimesteps(scheduler: Scheduler): number {
  */
 export function img2imgTimesteps(scheduler: Scheduler, numInferenceSteps: number, strength: number): Img2ImgTimesteps {
   if (typeof strength !== "number" || !(strength > 0 && strength <= 1)) {
-    throw new SchedulerArgumentError(`img2img strength should be in (0, 1], found ${String(strength)}. Use 1 to ignore the input image, smaller values to keep more of it.`)
+    throw new SchedulerArgumentError(
+      `img2img strength should be in (0, 1], found ${String(strength)}. Use 1 to ignore the input image, smaller values to keep more of it.`,
+    )
   }
   scheduler.setTimesteps(numInferenceSteps)
   const initTimestep = Math.min(Math.trunc(numInferenceSteps * strength), numInferenceSteps)
@@ -64,7 +66,11 @@ function pyRound(x: number): number {
  * @example
  * const { timesteps } = denoisingStartTimesteps(refinerScheduler, 40, 0.8)
  */
-export function denoisingStartTimesteps(scheduler: Scheduler, numInferenceSteps: number, denoisingStart: number): Img2ImgTimesteps {
+export function denoisingStartTimesteps(
+  scheduler: Scheduler,
+  numInferenceSteps: number,
+  denoisingStart: number,
+): Img2ImgTimesteps {
   checkFraction("denoisingStart", denoisingStart)
   scheduler.setTimesteps(numInferenceSteps)
   const T = numTrainTimesteps(scheduler)
@@ -91,7 +97,9 @@ export function truncateAtDenoisingEnd(
 ): number[] {
   checkFraction("denoisingEnd", denoisingEnd)
   if (denoisingStart !== undefined && denoisingStart >= denoisingEnd) {
-    throw new SchedulerArgumentError(`denoisingStart (${denoisingStart}) should be smaller than denoisingEnd (${denoisingEnd}).`)
+    throw new SchedulerArgumentError(
+      `denoisingStart (${denoisingStart}) should be smaller than denoisingEnd (${denoisingEnd}).`,
+    )
   }
   const T = numTrainTimesteps(scheduler)
   const cutoff = Math.trunc(pyRound(T - denoisingEnd * T))

@@ -2,7 +2,14 @@
  * @pagkit/schedulers: diffusers-compatible noise schedulers built from scheduler_config.json.
  * @module
  */
-export type { Scheduler, SchedulerConfig, SchedulerFactory, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
+export type {
+  Scheduler,
+  SchedulerConfig,
+  SchedulerFactory,
+  SetTimestepsOptions,
+  StepOptions,
+  StepOutput,
+} from "./scheduler.js"
 export {
   InvalidSchedulerConfigError,
   SchedulerArgumentError,
@@ -36,7 +43,11 @@ export { LCMScheduler, lcmDefaults } from "./lcm.js"
 export type { LCMConfig, LCMSetTimestepsOptions, LCMStepOutput } from "./lcm.js"
 export { TCDScheduler, tcdDefaults } from "./tcd.js"
 export type { TCDStepOptions, TCDStepOutput } from "./tcd.js"
-export { FlowMatchEulerDiscreteScheduler, calculateShift, flowMatchEulerDiscreteDefaults } from "./flow-match-euler-discrete.js"
+export {
+  FlowMatchEulerDiscreteScheduler,
+  calculateShift,
+  flowMatchEulerDiscreteDefaults,
+} from "./flow-match-euler-discrete.js"
 export type { FlowMatchEulerDiscreteConfig } from "./flow-match-euler-discrete.js"
 export { EDMEulerScheduler, edmEulerDefaults } from "./edm-euler.js"
 export type { EDMEulerConfig } from "./edm-euler.js"

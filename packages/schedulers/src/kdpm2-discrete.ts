@@ -8,7 +8,7 @@ import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
 import { eulerSpacedTimesteps } from "./internal/karras-tables.js"
 import { kdpm2Tables, pyAt } from "./internal/kdpm2-tables.js"
 import type { Kdpm2Tables } from "./internal/kdpm2-tables.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, sigmaConversionOf } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -56,7 +56,11 @@ abstract class Kdpm2Base extends KarrasSchedulerBase<KDPM2Config> {
 
   setTimesteps(options: number | SetTimestepsOptions): void {
     const c = this.config
-    const n = checkInferenceSteps(this.className, normalizeSetTimesteps(options).numInferenceSteps, c.num_train_timesteps)
+    const n = checkInferenceSteps(
+      this.className,
+      normalizeSetTimesteps(options).numInferenceSteps,
+      c.num_train_timesteps,
+    )
     this.numInferenceSteps = n
     this.tables = kdpm2Tables({
       alphasCumprod: this.alphasCumprod,
@@ -98,14 +102,19 @@ export class KDPM2DiscreteScheduler extends Kdpm2Base {
   constructor(config: SchedulerConfig = {}) {
     super("KDPM2DiscreteScheduler", config)
     this.setTimesteps(this.config.num_train_timesteps)
-    this.numInferenceSteps = undefined
   }
 
   protected inputSigma(index: number): number {
     return this.stateInFirstOrder ? this.tables!.sigmas[index]! : pyAt(this.tables!.sigmasInterpol, index)
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, _options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    _options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const t = this.tables!
     const index = this.initStepIndex(timestep)
@@ -115,7 +124,13 @@ export class KDPM2DiscreteScheduler extends Kdpm2Base {
     const sigmaNext = first ? t.sigmas[index + 1]! : t.sigmas[index]!
     const sigmaHat = sigma
     const sigmaInput = first ? sigmaHat : sigmaInterpol
-    const predOriginalSample = karrasPredictX0(this.className, this.config.prediction_type, sigmaInput, modelOutput, sample)
+    const predOriginalSample = karrasPredictX0(
+      this.className,
+      this.config.prediction_type,
+      sigmaInput,
+      modelOutput,
+      sample,
+    )
     const x = sample.data
     const x0 = predOriginalSample.data
     const divisor = first ? sigmaHat : sigmaInterpol
@@ -123,7 +138,11 @@ export class KDPM2DiscreteScheduler extends Kdpm2Base {
     const start = first ? x : this.savedSample!
     this.savedSample = first ? x : undefined
     this.stepIndexValue = index + 1
-    const prevSample = elementwise(sample.shape, x.length, (i) => start[i]! + f32(f32(f32(x[i]! - x0[i]!) / divisor) * dt))
+    const prevSample = elementwise(
+      sample.shape,
+      x.length,
+      (i) => start[i]! + f32(f32(f32(x[i]! - x0[i]!) / divisor) * dt),
+    )
     return { prevSample, predOriginalSample }
   }
 }
@@ -142,14 +161,19 @@ export class KDPM2AncestralDiscreteScheduler extends Kdpm2Base {
   constructor(config: SchedulerConfig = {}) {
     super("KDPM2AncestralDiscreteScheduler", config)
     this.setTimesteps(this.config.num_train_timesteps)
-    this.numInferenceSteps = undefined
   }
 
   protected inputSigma(index: number): number {
     return this.stateInFirstOrder ? this.tables!.sigmas[index]! : pyAt(this.tables!.sigmasInterpol, index - 1)
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const t = this.tables!
     const index = this.initStepIndex(timestep)
@@ -160,7 +184,13 @@ export class KDPM2AncestralDiscreteScheduler extends Kdpm2Base {
     const sigmaDown = pyAt(t.sigmasDown, index - 1)
     const sigmaHat = sigma
     const sigmaInput = first ? sigmaHat : sigmaInterpol
-    const predOriginalSample = karrasPredictX0(this.className, this.config.prediction_type, sigmaInput, modelOutput, sample)
+    const predOriginalSample = karrasPredictX0(
+      this.className,
+      this.config.prediction_type,
+      sigmaInput,
+      modelOutput,
+      sample,
+    )
     const x = sample.data
     const x0 = predOriginalSample.data
     let prevSample: Tensor<"float32">
@@ -172,7 +202,7 @@ export class KDPM2AncestralDiscreteScheduler extends Kdpm2Base {
       const dt = f32(sigmaDown - sigmaHat)
       const start = this.savedSample!
       this.savedSample = undefined
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       prevSample = elementwise(sample.shape, x.length, (i) => {
         const deterministic = f32(start[i]! + f32(f32(f32(x[i]! - x0[i]!) / sigmaInterpol) * dt))
         return deterministic + f32(noise[i]! * sigmaUp)

@@ -3,13 +3,16 @@ import type { Tensor } from "@pagkit/tensor"
 import { PREDICTION_TYPES, predictX0AndEpsilon } from "./internal/alphas.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import { ConsistencySchedulerBase, consistencyDefaults } from "./internal/consistency.js"
-import { clampTensor, drawNoise, elementwise, thresholdSample } from "./internal/math.js"
+import { checkStepInputs, clampTensor, drawNoise, elementwise, thresholdSample } from "./internal/math.js"
 import { TIMESTEP_SPACINGS } from "./internal/sigmas.js"
 import type { SchedulerConfig, StepOptions, StepOutput } from "./scheduler.js"
 
 const f32 = Math.fround
 
-export type { ConsistencyConfig as LCMConfig, ConsistencySetTimestepsOptions as LCMSetTimestepsOptions } from "./internal/consistency.js"
+export type {
+  ConsistencyConfig as LCMConfig,
+  ConsistencySetTimestepsOptions as LCMSetTimestepsOptions,
+} from "./internal/consistency.js"
 
 /** LCMScheduler's options and their diffusers defaults. */
 export const lcmDefaults = consistencyDefaults
@@ -45,7 +48,13 @@ export class LCMScheduler extends ConsistencySchedulerBase {
     return { cSkip: f32(0.25 / denom), cOut: f32(scaled / f32(Math.sqrt(denom))) }
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: StepOptions = {}): LCMStepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: StepOptions = {},
+  ): LCMStepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const c = this.config
     const index = this.initStepIndex(timestep)
@@ -55,14 +64,15 @@ export class LCMScheduler extends ConsistencySchedulerBase {
     const betaProdTPrev = f32(1 - alphaProdTPrev)
     const { cSkip, cOut } = this.boundaryScalings(timestep)
     let predOriginalSample = predictX0AndEpsilon(c.prediction_type, alphaProdT, modelOutput, sample).predOriginalSample
-    if (c.thresholding) predOriginalSample = thresholdSample(predOriginalSample, c.dynamic_thresholding_ratio, c.sample_max_value)
-    else if (c.clip_sample) predOriginalSample = clampTensor(predOriginalSample, c.clip_sample_range)
+    if (c.thresholding) {
+      predOriginalSample = thresholdSample(predOriginalSample, c.dynamic_thresholding_ratio, c.sample_max_value)
+    } else if (c.clip_sample) predOriginalSample = clampTensor(predOriginalSample, c.clip_sample_range)
     const x = sample.data
     const x0 = predOriginalSample.data
     const denoised = elementwise(sample.shape, x.length, (i) => f32(cOut * x0[i]!) + f32(cSkip * x[i]!))
     let prevSample = denoised
     if (index !== this.numInferenceSteps! - 1) {
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       const a = f32(Math.sqrt(alphaProdTPrev))
       const b = f32(Math.sqrt(betaProdTPrev))
       const d = denoised.data

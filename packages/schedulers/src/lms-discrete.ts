@@ -6,7 +6,7 @@ import { checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
 import { eulerSpacedTimesteps, karrasStyleTables } from "./internal/karras-tables.js"
-import { elementwise } from "./internal/math.js"
+import { checkStepInputs, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, sigmaConversionOf } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -39,12 +39,12 @@ export interface LMSStepOptions extends StepOptions {
 // 8-point Gauss–Legendre nodes and weights on [-1, 1]: exact for the degree ≤ 3 Lagrange basis integrated here,
 // so it agrees with scipy.integrate.quad to rounding.
 const GL_NODES = [
-  -0.9602898564975363, -0.7966664774136267, -0.5255324099163290, -0.1834346424956498, 0.1834346424956498,
+  -0.9602898564975363, -0.7966664774136267, -0.525532409916329, -0.1834346424956498, 0.1834346424956498,
   0.525532409916329, 0.7966664774136267, 0.9602898564975363,
 ]
 const GL_WEIGHTS = [
-  0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.362683783378362, 0.362683783378362,
-  0.3137066458778873, 0.2223810344533745, 0.1012285362903763,
+  0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.362683783378362, 0.362683783378362, 0.3137066458778873,
+  0.2223810344533745, 0.1012285362903763,
 ]
 
 /** ∫ f over [a, b] by Gauss–Legendre quadrature. */
@@ -77,15 +77,23 @@ export class LMSDiscreteScheduler extends KarrasSchedulerBase<LMSDiscreteConfig>
     super(c)
     this.alphasCumprod = alphasCumprodFor(c, this.className)
     this.setTimesteps(c.num_train_timesteps)
-    this.numInferenceSteps = undefined
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
     const c = this.config
-    const n = checkInferenceSteps(this.className, normalizeSetTimesteps(options).numInferenceSteps, c.num_train_timesteps)
+    const n = checkInferenceSteps(
+      this.className,
+      normalizeSetTimesteps(options).numInferenceSteps,
+      c.num_train_timesteps,
+    )
     this.numInferenceSteps = n
     const spaced = eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
-    const tables = karrasStyleTables({ alphasCumprod: this.alphasCumprod, numInferenceSteps: n, timesteps: spaced, conversion: sigmaConversionOf(c) })
+    const tables = karrasStyleTables({
+      alphasCumprod: this.alphasCumprod,
+      numInferenceSteps: n,
+      timesteps: spaced,
+      conversion: sigmaConversionOf(c),
+    })
     this.sigmaTable = Array.from(Float32Array.from([...tables.sigmas, 0]))
     this.timestepTable = Array.from(Float32Array.from(tables.timesteps))
     this.derivatives = []
@@ -108,11 +116,19 @@ export class LMSDiscreteScheduler extends KarrasSchedulerBase<LMSDiscreteConfig>
     return integrate(basis, sigmas[t]!, sigmas[t + 1]!)
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: LMSStepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: LMSStepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const maxOrder = options.order ?? 4
     if (!Number.isInteger(maxOrder) || maxOrder < 1) {
-      throw new SchedulerArgumentError(`${this.className}.step: order should be a whole number >= 1, found ${maxOrder}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.step: order should be a whole number >= 1, found ${maxOrder}.`,
+      )
     }
     const sigma = this.currentSigma(timestep)
     const index = this.stepIndexValue!
@@ -127,7 +143,9 @@ export class LMSDiscreteScheduler extends KarrasSchedulerBase<LMSDiscreteConfig>
     const prevSample = elementwise(sample.shape, x.length, (i) => {
       let sum = 0
       // zip(coeffs, reversed(derivatives)): stops at the shorter list (a begin index past the start)
-      for (let k = 0; k < Math.min(coefficients.length, newestFirst.length); k++) sum += f32(coefficients[k]! * newestFirst[k]![i]!)
+      for (let k = 0; k < Math.min(coefficients.length, newestFirst.length); k++) {
+        sum += f32(coefficients[k]! * newestFirst[k]![i]!)
+      }
       return x[i]! + sum
     })
     this.stepIndexValue = index + 1

@@ -6,7 +6,7 @@ import { alphasCumprodFor } from "./internal/alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
 import { mixPerRow } from "./internal/broadcast.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { elementwise } from "./internal/math.js"
+import { checkStepInputs, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, npArange, npLinspace, roundHalfEven } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -59,13 +59,19 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
 
   setTimesteps(options: number | SetTimestepsOptions): void {
     const c = this.config
-    const n = checkInferenceSteps(this.className, normalizeSetTimesteps(options).numInferenceSteps, c.num_train_timesteps)
+    const n = checkInferenceSteps(
+      this.className,
+      normalizeSetTimesteps(options).numInferenceSteps,
+      c.num_train_timesteps,
+    )
     this.numInferenceSteps = n
     const T = c.num_train_timesteps
     let ascending: number[]
-    if (c.timestep_spacing === "linspace") ascending = Array.from(npLinspace(0, T - 1, n), (v) => Math.trunc(roundHalfEven(v)))
-    else if (c.timestep_spacing === "leading") ascending = Array.from({ length: n }, (_, i) => i * Math.floor(T / n) + c.steps_offset)
-    else ascending = Array.from(npArange(T, 0, -T / n), (v) => Math.trunc(roundHalfEven(v)) - 1).reverse()
+    if (c.timestep_spacing === "linspace") {
+      ascending = Array.from(npLinspace(0, T - 1, n), (v) => Math.trunc(roundHalfEven(v)))
+    } else if (c.timestep_spacing === "leading") {
+      ascending = Array.from({ length: n }, (_, i) => i * Math.floor(T / n) + c.steps_offset)
+    } else ascending = Array.from(npArange(T, 0, -T / n), (v) => Math.trunc(roundHalfEven(v)) - 1).reverse()
     let plms: number[]
     if (c.skip_prk_steps) {
       this.prkTimesteps = []
@@ -85,9 +91,17 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
     this.curSample = undefined
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, _options: StepOptions = {}): StepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    _options: StepOptions = {},
+  ): StepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
-    if (this.counter < this.prkTimesteps.length && !this.config.skip_prk_steps) return this.stepPrk(modelOutput, timestep, sample)
+    if (this.counter < this.prkTimesteps.length && !this.config.skip_prk_steps) {
+      return this.stepPrk(modelOutput, timestep, sample)
+    }
     return this.stepPlms(modelOutput, timestep, sample)
   }
 
@@ -121,7 +135,9 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
   /** `step_plms`: linear multistep with up to four past model outputs. */
   private stepPlms(modelOutput: Tensor<"float32">, timestepIn: number, sample: Tensor<"float32">): StepOutput {
     if (!this.config.skip_prk_steps && this.ets.length < 3) {
-      throw new SchedulerStateError(`${this.className} can only run PLMS steps after the Runge–Kutta warm-up; use the timesteps of setTimesteps in order.`)
+      throw new SchedulerStateError(
+        `${this.className} can only run PLMS steps after the Runge–Kutta warm-up; use the timesteps of setTimesteps in order.`,
+      )
     }
     const ratio = Math.floor(this.config.num_train_timesteps / this.numInferenceSteps!)
     let timestep = timestepIn
@@ -150,7 +166,11 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
     } else if (n === 3) {
       output = m.map((_, i) => f32(f32(f32(23 * e[2]![i]!) - f32(16 * e[1]![i]!)) + f32(5 * e[0]![i]!)) / 12)
     } else {
-      output = m.map((_, i) => f32(1 / 24) * f32(f32(f32(f32(55 * e[3]![i]!) - f32(59 * e[2]![i]!)) + f32(37 * e[1]![i]!)) - f32(9 * e[0]![i]!)))
+      output = m.map(
+        (_, i) =>
+          f32(1 / 24) *
+          f32(f32(f32(f32(55 * e[3]![i]!) - f32(59 * e[2]![i]!)) + f32(37 * e[1]![i]!)) - f32(9 * e[0]![i]!)),
+      )
     }
     const prevSample = this.prevSample(x, sample.shape, { timestep, prevTimestep, modelOutput: output })
     this.counter += 1
@@ -164,7 +184,11 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
     args: { readonly timestep: number; readonly prevTimestep: number; readonly modelOutput: Float32Array },
   ): Tensor<"float32"> {
     const alphaProdT = this.alphasCumprod[args.timestep]
-    if (alphaProdT === undefined) throw new SchedulerArgumentError(`${this.className}.step: timestep ${args.timestep} is outside the train schedule.`)
+    if (alphaProdT === undefined) {
+      throw new SchedulerArgumentError(
+        `${this.className}.step: timestep ${args.timestep} is outside the train schedule.`,
+      )
+    }
     const alphaProdTPrev = args.prevTimestep >= 0 ? this.alphasCumprod[args.prevTimestep]! : this.finalAlphaCumprod
     const betaProdT = f32(1 - alphaProdT)
     const betaProdTPrev = f32(1 - alphaProdTPrev)
@@ -175,7 +199,10 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
       m = m.map((v, i) => f32(a * v) + f32(b * sample[i]!))
     }
     const sampleCoeff = f32(Math.sqrt(f32(alphaProdTPrev / alphaProdT)))
-    const denom = f32(f32(alphaProdT * f32(Math.sqrt(betaProdTPrev))) + f32(Math.sqrt(f32(f32(alphaProdT * betaProdT) * alphaProdTPrev))))
+    const denom = f32(
+      f32(alphaProdT * f32(Math.sqrt(betaProdTPrev))) +
+        f32(Math.sqrt(f32(f32(alphaProdT * betaProdT) * alphaProdTPrev))),
+    )
     const gap = f32(alphaProdTPrev - alphaProdT)
     return elementwise(shape, sample.length, (i) => f32(sampleCoeff * sample[i]!) - f32(f32(gap * m[i]!) / denom))
   }
@@ -183,7 +210,11 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
     const alphas = timesteps.map((t) => {
       const a = this.alphasCumprod[t]
-      if (!Number.isInteger(t) || a === undefined) throw new SchedulerArgumentError(`${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`)
+      if (!Number.isInteger(t) || a === undefined) {
+        throw new SchedulerArgumentError(
+          `${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`,
+        )
+      }
       return a
     })
     return mixPerRow(original, noise, {

@@ -49,7 +49,10 @@ describe("createScheduler", () => {
   })
 
   it("uses an extended registry passed in, without global state", () => {
-    const registry: SchedulerRegistry = { ...defaultSchedulers, MyDDIM: (config) => new DDIMScheduler({ ...config, clip_sample: false }) }
+    const registry: SchedulerRegistry = {
+      ...defaultSchedulers,
+      MyDDIM: (config) => new DDIMScheduler({ ...config, clip_sample: false }),
+    }
     expect(createScheduler({ _class_name: "MyDDIM" }, { registry })).toBeInstanceOf(DDIMScheduler)
     expect(() => createScheduler({ _class_name: "MyDDIM" })).toThrow(SchedulerError)
   })
@@ -64,5 +67,18 @@ describe("schedulerFromConfig", () => {
     expect(ddim.config["steps_offset"]).toBe(1)
     const karras = schedulerFromConfig(sdxlConfig, { use_karras_sigmas: true })
     expect(karras.config["use_karras_sigmas"]).toBe(true)
+  })
+
+  it("lets options the source left at its defaults take the new class's defaults", () => {
+    // PNDM defaults to "leading" spacing; Euler's default is "linspace"
+    const pndm = createScheduler({ _class_name: "PNDMScheduler", beta_schedule: "scaled_linear" })
+    const euler = schedulerFromConfig(pndm, { _class_name: "EulerDiscreteScheduler" })
+    expect(euler.config["timestep_spacing"]).toBe("linspace")
+    expect(euler.config["beta_schedule"]).toBe("scaled_linear")
+    const explicit = createScheduler({ _class_name: "PNDMScheduler", timestep_spacing: "trailing" })
+    expect(schedulerFromConfig(explicit, { _class_name: "EulerDiscreteScheduler" }).config["timestep_spacing"]).toBe(
+      "trailing",
+    )
+    expect(schedulerFromConfig(euler, { use_karras_sigmas: true }).config["use_karras_sigmas"]).toBe(true)
   })
 })

@@ -89,5 +89,8 @@ export function schedulerFromConfig(
   options: CreateSchedulerOptions = {},
 ): Scheduler {
   const base: SchedulerConfig = isScheduler(source) ? { ...source.config, _class_name: source.className } : source
-  return createScheduler({ ...base, ...overrides }, options)
+  // overrides win over the source's defaults list, as from_config's kwargs do
+  const usedDefaults = base["_use_default_values"]
+  const stillDefault = Array.isArray(usedDefaults) ? usedDefaults.filter((key) => !(key in overrides)) : usedDefaults
+  return createScheduler({ ...base, ...overrides, _use_default_values: stillDefault }, options)
 }

@@ -43,9 +43,16 @@ export interface Scheduler {
   readonly timesteps: readonly number[]
   /** `sigmas` where the scheduler has them. */
   readonly sigmas: readonly number[] | undefined
+  /** `set_timesteps`: prepares `timesteps` / `sigmas` for a run (resets the step index and begin index). */
   setTimesteps(options: number | SetTimestepsOptions): void
+  /** `scale_model_input`: what the model is fed at `timestep` (x / √(σ² + 1) for σ-schedulers, x otherwise). */
   scaleModelInput(sample: Tensor<"float32">, timestep: number): Tensor<"float32">
+  /** `step`: one update from the model output at `timestep`; stochastic classes draw from `options.generator`. */
   step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options?: StepOptions): StepOutput
+  /**
+   * `add_noise`: the forward process at `timesteps` (one per batch row, or one for all rows), indexed the way the
+   * class does in diffusers (by timestep value, or by begin / step index once set).
+   */
   addNoise(originalSamples: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32">
   /** `set_begin_index`, for img2img-style starts. No-op on schedulers that index by timestep value. */
   setBeginIndex(beginIndex: number): void

@@ -4,7 +4,7 @@ import { SchedulerArgumentError } from "./errors.js"
 import { PREDICTION_TYPES, predictX0AndEpsilon } from "./internal/alphas.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import { ConsistencySchedulerBase, consistencyDefaults } from "./internal/consistency.js"
-import { drawNoise, elementwise } from "./internal/math.js"
+import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS } from "./internal/sigmas.js"
 import type { SchedulerConfig, StepOptions, StepOutput } from "./scheduler.js"
 
@@ -44,10 +44,18 @@ export class TCDScheduler extends ConsistencySchedulerBase {
     super("TCDScheduler", c)
   }
 
-  step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options: TCDStepOptions = {}): TCDStepOutput {
+  step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options: TCDStepOptions = {},
+  ): TCDStepOutput {
+    checkStepInputs(this.className, modelOutput, sample)
     this.requireTimesteps()
     const eta = options.eta ?? 0.3
-    if (!(eta >= 0 && eta <= 1)) throw new SchedulerArgumentError(`${this.className}.step: eta (gamma) should be in [0, 1], found ${eta}.`)
+    if (!(eta >= 0 && eta <= 1)) {
+      throw new SchedulerArgumentError(`${this.className}.step: eta (gamma) should be in [0, 1], found ${eta}.`)
+    }
     const index = this.initStepIndex(timestep)
     const prevTimestep = index + 1 < this.timestepTable.length ? this.timestepTable[index + 1]! : 0
     const timestepS = Math.floor(f32(f32(1 - eta) * prevTimestep))
@@ -55,15 +63,24 @@ export class TCDScheduler extends ConsistencySchedulerBase {
     const alphaProdTPrev = prevTimestep >= 0 ? this.alphaAt(prevTimestep) : this.finalAlphaCumprod
     const alphaProdS = this.alphaAt(timestepS)
     const betaProdS = f32(1 - alphaProdS)
-    const { predOriginalSample, predEpsilon } = predictX0AndEpsilon(this.config.prediction_type, alphaProdT, modelOutput, sample)
+    const { predOriginalSample, predEpsilon } = predictX0AndEpsilon(
+      this.config.prediction_type,
+      alphaProdT,
+      modelOutput,
+      sample,
+    )
     const sqrtAlphaS = f32(Math.sqrt(alphaProdS))
     const sqrtBetaS = f32(Math.sqrt(betaProdS))
     const x0 = predOriginalSample.data
     const eps = predEpsilon.data
-    const predNoisedSample = elementwise(sample.shape, x0.length, (i) => f32(sqrtAlphaS * x0[i]!) + f32(sqrtBetaS * eps[i]!))
+    const predNoisedSample = elementwise(
+      sample.shape,
+      x0.length,
+      (i) => f32(sqrtAlphaS * x0[i]!) + f32(sqrtBetaS * eps[i]!),
+    )
     let prevSample = predNoisedSample
     if (eta > 0 && index !== this.numInferenceSteps! - 1) {
-      const noise = drawNoise(this.className, modelOutput.shape, options.generator)
+      const noise = drawNoise(modelOutput.shape, options.generator)
       const ratio = f32(alphaProdTPrev / alphaProdS)
       const a = f32(Math.sqrt(ratio))
       const b = f32(Math.sqrt(f32(1 - ratio)))

@@ -1,6 +1,7 @@
 import type { CaseKind } from "../kind.js"
 import { autopipelineKind } from "./autopipeline.js"
 import { denoiserKind } from "./denoiser.js"
+import { ipAdapterImageEmbedsKind } from "./ip-adapter-image-embeds.js"
 import { layerMatchingKind } from "./layer-matching.js"
 import { pendingKinds } from "./pending.js"
 import { pipelinePixartKind } from "./pipeline-pixart.js"
@@ -17,5 +18,6 @@ export const caseKinds: readonly CaseKind[] = [
   pipelineSdxlKind,
   pipelinePixartKind,
   autopipelineKind,
+  ipAdapterImageEmbedsKind,
   ...pendingKinds,
 ]

@@ -134,7 +134,7 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
       })
     }
   } finally {
-    await (encoder.session as { release?: () => Promise<void> }).release?.()
+    await encoder.release()
   }
   return results
 }

@@ -77,6 +77,7 @@ async function compareLatents(
 
 async function compareImage(label: string, file: SafetensorsFile, output: PixArtSigmaOutput): Promise<CaseResult> {
   const expected = await file.read("image") // [N, H, W, 3]
+  if (output.images === undefined) return fail(label, "the pipeline returned no images")
   const actual = permute(output.images, [0, 2, 3, 1])
   if (actual.shape.join() !== expected.shape.join()) {
     return fail(label, `shape [${actual.shape.join(", ")}] vs expected [${expected.shape.join(", ")}]`)

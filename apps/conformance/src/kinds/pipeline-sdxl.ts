@@ -15,14 +15,13 @@ const IMAGE_MAX_ABS = 1e-3
 const LATENTS_REL_L2 = 1e-3
 const NOISE_MAX_ABS = 1e-6
 
-/** diffusers SDXL pipeline classes → task and PAG. */
-const classes: Record<string, { task: SdxlTask; pag: boolean }> = {
-  StableDiffusionXLPipeline: { task: "text2image", pag: false },
-  StableDiffusionXLPAGPipeline: { task: "text2image", pag: true },
-  StableDiffusionXLImg2ImgPipeline: { task: "image2image", pag: false },
-  StableDiffusionXLPAGImg2ImgPipeline: { task: "image2image", pag: true },
-  StableDiffusionXLInpaintPipeline: { task: "inpainting", pag: false },
-  StableDiffusionXLPAGInpaintPipeline: { task: "inpainting", pag: true },
+const CLASS = /^StableDiffusionXL(ControlNet)?(PAG)?(Img2Img|Inpaint)?Pipeline$/
+const tasks: Record<string, SdxlTask> = { "": "text2image", Img2Img: "image2image", Inpaint: "inpainting" }
+
+/** diffusers SDXL pipeline class → task, PAG and ControlNet (e.g. `StableDiffusionXLControlNetPAGPipeline`). */
+function parseClass(name: string): { task: SdxlTask; pag: boolean; controlnet: boolean } | undefined {
+  const match = CLASS.exec(name)
+  return match === null ? undefined : { task: tasks[match[3] ?? ""]!, pag: match[2] !== undefined, controlnet: match[1] !== undefined }
 }
 
 const autoPipelines = {
@@ -61,19 +60,36 @@ export function callOptions(file: CaseFile): { options: Record<string, unknown>;
 
 async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   const name = `pipeline ${file.relPath}`
-  const cls = classes[file.meta["pipeline"] as string]
+  const cls = parseClass(String(file.meta["pipeline"]))
   const models = (file.meta["models"] ?? {}) as Record<string, string>
-  if (cls === undefined) {
-    const pending = String(file.meta["pipeline"]).includes("ControlNet")
-    return { name, status: pending ? "skip" : "fail", detail: pending ? "ControlNet pipelines not implemented yet" : `unknown SDXL pipeline class ${String(file.meta["pipeline"])}` }
+  if (cls === undefined) return { name, status: "fail", detail: `unknown SDXL pipeline class ${String(file.meta["pipeline"])}` }
+  const known = new Set(["base", "unet", "controlnet", "ip_adapter", "image_encoder", "feature_extractor"])
+  const unknown = Object.keys(models).filter((k) => !known.has(k))
+  if (unknown.length > 0) return { name, status: "fail", detail: `meta.models names components pagkit does not know: ${unknown.join(", ")}` }
+  const model = (key: string): string | undefined => (models[key] === undefined ? undefined : path.join(ctx.modelsDir, models[key]))
+  if (cls.controlnet !== (models["controlnet"] !== undefined)) {
+    return { name, status: "fail", detail: `${String(file.meta["pipeline"])} and meta.models disagree about a ControlNet` }
   }
-  const unsupported = Object.keys(models).filter((k) => k !== "base")
-  if (unsupported.length > 0) return { name, status: "skip", detail: `needs ${unsupported.join(", ")} (not implemented yet)` }
   const layers = (file.meta["pag_applied_layers"] as string[] | undefined) ?? ["mid"]
-  const pipe = (await autoPipelines[cls.task].fromPretrained(path.join(ctx.modelsDir, models["base"]!), {
+  const unet = model("unet")
+  const controlnet = model("controlnet")
+  const pipe = (await autoPipelines[cls.task].fromPretrained(model("base")!, {
     enablePag: cls.pag,
     pagAppliedLayers: layers,
+    ...(unet === undefined ? {} : { unet }),
+    ...(controlnet === undefined ? {} : { controlnet }),
   })) as unknown as SdxlPipeline<SdxlCallOptions>
+  const weights = model("ip_adapter")
+  if (weights !== undefined) {
+    const imageEncoder = model("image_encoder")
+    const featureExtractor = model("feature_extractor")
+    await pipe.loadIpAdapter({
+      weights,
+      ...(imageEncoder === undefined ? {} : { imageEncoder }),
+      ...(featureExtractor === undefined ? {} : { featureExtractor }),
+    })
+    pipe.setIpAdapterScale((file.meta["ip_adapter_scale"] as number | undefined) ?? 1)
+  }
   const { options, seed } = callOptions(file)
   const { generator, draws } = recordingGenerator(seed)
   const stepLatents: Tensor[] = []

@@ -47,7 +47,9 @@ function recordingGenerator(seed: number, draws: Tensor[]): TorchGenerator {
 }
 
 const asFloat32 = (t: Tensor): Tensor<"float32"> =>
-  t.dtype === "float32" ? (t as Tensor<"float32">) : new Tensor("float32", Float32Array.from(t.data as ArrayLike<number>), t.shape)
+  t.dtype === "float32"
+    ? (t as Tensor<"float32">)
+    : new Tensor("float32", Float32Array.from(t.data as ArrayLike<number>), t.shape)
 
 interface Check {
   readonly what: string
@@ -60,14 +62,22 @@ async function runCase(file: CaseFile): Promise<Check[]> {
   if (file.tensorsPath === undefined) throw new Error(`no .safetensors next to ${file.relPath}`)
   const tensors = await readSafetensors(file.tensorsPath)
   const steps = meta["steps"] as number
-  const scheduler: Scheduler = createScheduler({ ...(meta["config"] as Record<string, unknown>), _class_name: meta["class"] as string })
+  const scheduler: Scheduler = createScheduler({
+    ...(meta["config"] as Record<string, unknown>),
+    _class_name: meta["class"] as string,
+  })
   scheduler.setTimesteps(steps)
   const checks: Check[] = [
     { what: "timesteps", error: relativeError(scheduler.timesteps, meta["timesteps"] as number[]) },
-    { what: "init_noise_sigma", error: relativeError([scheduler.initNoiseSigma], [meta["init_noise_sigma"] as number]) },
+    {
+      what: "init_noise_sigma",
+      error: relativeError([scheduler.initNoiseSigma], [meta["init_noise_sigma"] as number]),
+    },
     { what: "order", error: scheduler.order === meta["order"] ? 0 : Infinity },
   ]
-  if (Array.isArray(meta["sigmas"])) checks.push({ what: "sigmas", error: relativeError(scheduler.sigmas ?? [], meta["sigmas"] as number[]) })
+  if (Array.isArray(meta["sigmas"])) {
+    checks.push({ what: "sigmas", error: relativeError(scheduler.sigmas ?? [], meta["sigmas"] as number[]) })
+  }
   const init = tensors.get("x.init")
   if (init === undefined) throw new Error(`${file.relPath} has no x.init tensor`)
   let x = asFloat32(init)
@@ -78,14 +88,24 @@ async function runCase(file: CaseFile): Promise<Check[]> {
     const modelOutput = syntheticModel(scheduler.scaleModelInput(x, t), t, k)
     x = scheduler.step(modelOutput, t, x, { generator: recordingGenerator(1000 + k, draws) }).prevSample
     const ref = tensors.get(`x.step${k}`)
-    if (ref !== undefined) checks.push({ what: `x.step${k}`, error: relativeError(x.data, ref.data as ArrayLike<number>) })
+    if (ref !== undefined) {
+      checks.push({ what: `x.step${k}`, error: relativeError(x.data, ref.data as ArrayLike<number>) })
+    }
   }
   const expectedDraws = [...tensors.keys()].filter((key) => /^noise\.\d+$/.test(key)).length
   if (expectedDraws > 0 || draws.length > 0) {
-    checks.push({ what: `noise draws (${draws.length} of ${expectedDraws})`, error: draws.length === expectedDraws ? 0 : Infinity })
+    checks.push({
+      what: `noise draws (${draws.length} of ${expectedDraws})`,
+      error: draws.length === expectedDraws ? 0 : Infinity,
+    })
     draws.forEach((drawn, i) => {
       const ref = tensors.get(`noise.${i}`)
-      if (ref !== undefined) checks.push({ what: `noise.${i}`, error: relativeError(drawn.data as ArrayLike<number>, ref.data as ArrayLike<number>) })
+      if (ref !== undefined) {
+        checks.push({
+          what: `noise.${i}`,
+          error: relativeError(drawn.data as ArrayLike<number>, ref.data as ArrayLike<number>),
+        })
+      }
     })
   }
   const x0 = tensors.get("add_noise.x0")
@@ -105,7 +125,9 @@ export const schedulerKind: CaseKind = {
   name: "scheduler",
   tolerances: `scheduler: timesteps, sigmas, init_noise_sigma, x.step{k}, add_noise within ${TOLERANCE}·max(1, |ref|); order exact`,
   detect: (file) =>
-    typeof file.meta["class"] === "string" && typeof file.meta["config"] === "object" && typeof file.meta["steps"] === "number",
+    typeof file.meta["class"] === "string" &&
+    typeof file.meta["config"] === "object" &&
+    typeof file.meta["steps"] === "number",
   async run(file): Promise<CaseResult[]> {
     const name = `scheduler ${file.relPath}`
     const checks = await runCase(file)
@@ -113,9 +135,24 @@ export const schedulerKind: CaseKind = {
     const failed = checks.filter((c) => !(c.error <= TOLERANCE))
     const steps = checks.filter((c) => c.what.startsWith("x.step")).length
     if (failed.length > 0) {
-      const list = failed.slice(0, 4).map((c) => `${c.what} ${c.error.toExponential(2)}`).join(", ")
-      return [{ name, status: "fail", detail: `${failed.length} of ${checks.length} checks over ${TOLERANCE}: ${list}${failed.length > 4 ? ", …" : ""}` }]
+      const list = failed
+        .slice(0, 4)
+        .map((c) => `${c.what} ${c.error.toExponential(2)}`)
+        .join(", ")
+      return [
+        {
+          name,
+          status: "fail",
+          detail: `${failed.length} of ${checks.length} checks over ${TOLERANCE}: ${list}${failed.length > 4 ? ", …" : ""}`,
+        },
+      ]
     }
-    return [{ name, status: "pass", detail: `${steps} steps, max rel err ${worst.error.toExponential(2)} (${worst.what}) ≤ ${TOLERANCE}` }]
+    return [
+      {
+        name,
+        status: "pass",
+        detail: `${steps} steps, max rel err ${worst.error.toExponential(2)} (${worst.what}) ≤ ${TOLERANCE}`,
+      },
+    ]
   },
 }

@@ -1,5 +1,7 @@
 import type { Tensor, TorchGenerator } from "@pagkit/tensor"
+import type { GuidanceChain } from "@pagkit/guidance"
 import type { StepEvent } from "../denoising-loop.js"
+import { PipelineOutput } from "../output.js"
 
 /** How PAG layer patterns are matched against the transformer's self-attention module paths. */
 export type PagLayerMatching = "diffusers" | "strict"
@@ -37,6 +39,11 @@ export interface PixArtSigmaCallOptions {
   readonly pagScale?: number
   /** Default 0: `s_t = max(0, s − a·(1000 − t))`. */
   readonly pagAdaptiveScale?: number
+  /**
+   * A ready guidance chain instead of `guidanceScale` / `pagScale` / `pagAdaptiveScale` (e.g. with a PAG window);
+   * its layer patterns are matched with the pipeline's `pagLayerMatching`.
+   */
+  readonly guidance?: GuidanceChain
   /** Default `sample_size · vae_scale_factor`. */
   readonly height?: number
   readonly width?: number
@@ -59,20 +66,31 @@ export interface PixArtSigmaCallOptions {
   readonly negativePromptAttentionMask?: Tensor
   /** Called after each scheduler step with the latents (diffusers' step-end callback). */
   readonly onStep?: (event: StepEvent) => void | Promise<void>
-  /** Receives warnings (prompt truncation) as they happen; they are also returned. Default: none. */
+  /** Receives warnings (prompt truncation, layer-matching notes); they are also returned. Default: none. */
   readonly onWarning?: (message: string) => void
+  /** `"tensor"` (default): decoded images; `"latent"`: skip the VAE. */
+  readonly outputType?: "tensor" | "latent"
+  /** Overrides the pipeline's `passes` for this call. */
+  readonly passes?: "batched" | "separate"
   /** Stops the run between steps. */
   readonly signal?: AbortSignal
 }
 
-/** What a call returns. */
-export interface PixArtSigmaOutput {
-  /** `[N, 3, H, W]` in [0, 1] at the requested size. */
-  readonly images: Tensor<"float32">
-  /** Final latents `[N, 4, h, w]` (at the binned size). */
-  readonly latents: Tensor<"float32">
+/** Every option name {@link PixArtSigmaCallOptions} has (a misspelt option must not be silently ignored). */
+export const PIXART_CALL_OPTIONS: ReadonlySet<string> = new Set([
+  "prompt", "negativePrompt", "numInferenceSteps", "timesteps", "sigmas", "guidanceScale", "pagScale", "pagAdaptiveScale",
+  "guidance", "height", "width", "numImagesPerPrompt", "seed", "generator", "latents", "useResolutionBinning",
+  "maxSequenceLength", "promptEmbeds", "promptAttentionMask", "negativePromptEmbeds", "negativePromptAttentionMask",
+  "onStep", "onWarning", "outputType", "passes", "signal",
+])
+
+/** What a call returns: the shared {@link PipelineOutput} plus the layers PAG perturbed. */
+export class PixArtSigmaOutput extends PipelineOutput {
   /** Self-attention module paths PAG perturbed (empty when PAG was off). */
   readonly pagLayers: readonly string[]
-  /** Warnings of the run (e.g. prompt truncated at `maxSequenceLength`). */
-  readonly warnings: readonly string[]
+
+  constructor(parts: ConstructorParameters<typeof PipelineOutput>[0] & { readonly pagLayers: readonly string[] }) {
+    super(parts)
+    this.pagLayers = parts.pagLayers
+  }
 }

@@ -3,6 +3,9 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SafetensorsFile, Tensor, TorchGenerator, maxAbsDiff, permute, relativeL2, sub } from "@pagkit/tensor"
 import type { RandomDType, RandomOptions, Shape } from "@pagkit/tensor"
+import { guidance } from "@pagkit/guidance"
+import { cfg } from "@pagkit/guidance-cfg"
+import { pag } from "@pagkit/guidance-pag"
 import { PixArtSizeError } from "@pagkit/models-pixart-sigma"
 import type { PixArtDenoiseInput } from "@pagkit/models-pixart-sigma"
 import { AbortedError } from "../errors.js"
@@ -63,8 +66,8 @@ describe("PixArtSigmaPipeline vs diffusers", () => {
       expect(relativeL2(latents, await file.read(`latents.step${k}`)), `step ${k}`).toBeLessThan(1e-5)
     }
     const image = await file.read("image") // [N, H, W, 3]
-    expect(out.images.shape).toEqual([1, 3, 32, 32])
-    expect(maxAbsDiff(permute(out.images, [0, 2, 3, 1]), image)).toBeLessThan(1e-5)
+    expect(out.images?.shape).toEqual([1, 3, 32, 32])
+    expect(maxAbsDiff(permute(out.images!, [0, 2, 3, 1]), image)).toBeLessThan(1e-5)
     await file.close()
   })
 })
@@ -140,11 +143,33 @@ describe("call options", () => {
     await expect(pipe.call({ prompt: PROMPT, latents: Tensor.zeros([1, 4, 8, 8]) })).rejects.toThrow(/latents: expected shape/)
   })
 
+  it("reports the seed it drew, skips the VAE for latent output and rejects unknown options", async () => {
+    const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0 })
+    expect(out.images).toBeUndefined()
+    expect(out.pagLayers).toEqual([])
+    expect(out.warnings).toEqual([]) // no layer-matching note when PAG did not run
+    expect(typeof out.seed).toBe("number")
+    const again = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0, seed: out.seed! })
+    expect(relativeL2(again.latents, out.latents)).toBe(0)
+    const typo = { prompt: PROMPT, guidance_scale: 3 } as unknown as Parameters<PixArtSigmaPipeline["call"]>[0]
+    await expect(pipe.call(typo)).rejects.toThrow(/does not take "guidance_scale"/)
+  })
+
+  it("takes a ready guidance chain, its PAG patterns matched like the pipeline's", async () => {
+    pipe.setPagAppliedLayers("blocks.1", { matching: "diffusers" })
+    const reference = await oneStep(4.5, 3)
+    const chain = guidance(cfg({ scale: 4.5 }), pag({ scale: 3, layers: ["blocks.1"] }))
+    const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidance: chain })
+    expect(out.pagLayers).toHaveLength(3)
+    expect(relativeL2(out.latents, reference.latents)).toBe(0)
+    await expect(pipe.call({ prompt: PROMPT, guidance: chain, pagScale: 2 })).rejects.toThrow(/not both/)
+  })
+
   it("warns when the prompt is longer than maxSequenceLength", async () => {
     const warnings: string[] = []
     const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 0, maxSequenceLength: 8, onWarning: (w) => warnings.push(w) })
-    expect(warnings).toHaveLength(1)
     expect(out.warnings).toEqual(warnings)
+    expect(warnings.filter((w) => w.includes("truncated"))).toHaveLength(1)
     expect(warnings[0]).toContain("up to 8 tokens")
   })
 
@@ -155,8 +180,8 @@ describe("call options", () => {
 
   it("makes several images per prompt and stops on abort", async () => {
     const out = await pipe.call({ prompt: ["a cat", "a dog"], numImagesPerPrompt: 2, numInferenceSteps: 1, seed: 1, pagScale: 0 })
-    expect(out.images.shape).toEqual([4, 3, 32, 32])
-    expect([...out.images.data].every((v) => v >= 0 && v <= 1)).toBe(true)
+    expect(out.images?.shape).toEqual([4, 3, 32, 32])
+    expect([...out.images!.data].every((v) => v >= 0 && v <= 1)).toBe(true)
     const controller = new AbortController()
     controller.abort()
     await expect(pipe.call({ prompt: PROMPT, seed: 0, signal: controller.signal })).rejects.toThrow(AbortedError)

@@ -1,46 +1,24 @@
 // Port of diffusers pipelines/pag/pipeline_pag_pixart_sigma.py PixArtSigmaPAGPipeline.__call__ (and
 // pipelines/pixart_alpha/pipeline_pixart_sigma.py for the PAG-less path, which is the same with pag_scale 0).
 import { Tensor, TorchGenerator } from "@pagkit/tensor"
-import { guidance } from "@pagkit/guidance"
-import type { GuidanceChain } from "@pagkit/guidance"
-import { cfg } from "@pagkit/guidance-cfg"
-import { pag } from "@pagkit/guidance-pag"
+import type { GuidanceChain, PlannedPass, StepContext } from "@pagkit/guidance"
 import { createScheduler } from "@pagkit/schedulers"
 import type { Scheduler } from "@pagkit/schedulers"
 import { denormalizeImages, randnTensor } from "@pagkit/models-core"
 import { loadPixArtSigma, resizeAndCropImages } from "@pagkit/models-pixart-sigma"
-import type { LoadPixArtSigmaOptions, PixArtSigmaModel } from "@pagkit/models-pixart-sigma"
+import type { LoadPixArtSigmaOptions, PixArtPromptEmbeds, PixArtSigmaModel, PixArtSizePlan } from "@pagkit/models-pixart-sigma"
 import type { ResolvedLayers } from "@pagkit/onnx"
 import { runDenoisingLoop } from "../denoising-loop.js"
-import { InvalidOptionError } from "../errors.js"
-import { PIXART_DEFAULT_PAG_LAYERS } from "./pixart-options.js"
-import type { PagLayerMatching, PixArtSigmaCallOptions, PixArtSigmaOutput, PixArtSigmaPipelineOptions } from "./pixart-options.js"
-import { passInputs } from "./pixart-rows.js"
-import type { PixArtConditioning } from "./pixart-rows.js"
+import { InvalidOptionError, PipelineError } from "../errors.js"
+import { guidanceFromOptions, usesUncond } from "../guidance-options.js"
+import { gatherRows } from "../row-inputs.js"
+import type { RowSource } from "../row-inputs.js"
+import { checkMatching, checkOptions, patternList, randomSeed, rowHooks } from "./pixart-call-checks.js"
+import { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput } from "./pixart-options.js"
+import type { PagLayerMatching, PixArtSigmaCallOptions, PixArtSigmaPipelineOptions } from "./pixart-options.js"
 
 const f32 = Math.fround
-
-function patternList(layers: string | readonly string[]): readonly string[] {
-  const list = typeof layers === "string" ? [layers] : layers
-  if (!Array.isArray(list) || list.some((l) => typeof l !== "string" || l === "")) {
-    throw new InvalidOptionError(`pagAppliedLayers: expected a pattern or a list of patterns such as "blocks.1", found ${JSON.stringify(layers)}.`)
-  }
-  return Object.freeze([...(list as readonly string[])])
-}
-
-function checkMatching(matching: unknown): PagLayerMatching {
-  if (matching !== "diffusers" && matching !== "strict") {
-    throw new InvalidOptionError(`pagLayerMatching: expected "diffusers" or "strict", found ${JSON.stringify(matching)}.`)
-  }
-  return matching
-}
-
-function checkNumber(value: number | undefined, what: string, fallback: number, rule: "int>=1" | "finite"): number {
-  const v = value ?? fallback
-  const ok = rule === "int>=1" ? Number.isInteger(v) && v >= 1 : Number.isFinite(v)
-  if (!ok) throw new InvalidOptionError(`${what}: expected ${rule === "int>=1" ? "a whole number ≥ 1" : "a finite number"}, found ${String(value)}.`)
-  return v
-}
+const IDENTITY_ATTENTION = "identity-attention"
 
 /**
  * PixArt-Sigma text-to-image with Perturbed-Attention Guidance, matching diffusers' `PixArtSigmaPAGPipeline`
@@ -105,42 +83,41 @@ export class PixArtSigmaPipeline {
 
   /** Runs the pipeline; see {@link PixArtSigmaCallOptions}. */
   async call(options: PixArtSigmaCallOptions): Promise<PixArtSigmaOutput> {
+    checkOptions(options)
     const { model } = this
-    const guidanceScale = checkNumber(options.guidanceScale, "guidanceScale", 4.5, "finite")
-    const pagScale = checkNumber(options.pagScale, "pagScale", 3, "finite")
-    const pagAdaptiveScale = checkNumber(options.pagAdaptiveScale, "pagAdaptiveScale", 0, "finite")
-    const numImagesPerPrompt = checkNumber(options.numImagesPerPrompt, "numImagesPerPrompt", 1, "int>=1")
-    if (options.prompt !== undefined && options.promptEmbeds !== undefined) {
-      throw new InvalidOptionError("pass either prompt or promptEmbeds, not both.")
-    }
-    const size = model.planSize({
-      height: options.height,
-      width: options.width,
-      useResolutionBinning: options.useResolutionBinning,
-    })
-    const batchSize =
-      options.prompt !== undefined
-        ? typeof options.prompt === "string"
-          ? 1
-          : options.prompt.length
-        : (options.promptEmbeds?.shape[0] ?? 0)
+    const matching = this.#matching
+    const size = model.planSize({ height: options.height, width: options.width, useResolutionBinning: options.useResolutionBinning })
+    const numImagesPerPrompt = options.numImagesPerPrompt ?? 1
+    const batchSize = typeof options.prompt === "string" ? 1 : (options.prompt?.length ?? options.promptEmbeds?.shape[0] ?? 0)
     if (batchSize < 1) throw new InvalidOptionError("pass a prompt (a string or a non-empty list) or promptEmbeds.")
 
-    const pagLayers = pagScale > 0 ? this.#resolved.layers : []
-    const chain: GuidanceChain = guidance(
-      cfg({ scale: guidanceScale }),
-      pag({ scale: pagScale, layers: pagLayers, ...(pagLayers.length > 0 ? { adaptiveScale: pagAdaptiveScale } : {}) }),
-    )
+    const chain = guidanceFromOptions(options, { guidanceScale: 4.5, pagLayers: this.#patterns })
+    const notes: string[] = []
+    const resolveCache = new Map<string, readonly string[]>()
+    const resolveHooks = (patterns: readonly string[]): readonly string[] => {
+      const key = JSON.stringify(patterns)
+      let layers = resolveCache.get(key)
+      if (layers === undefined) {
+        const resolved = this.#resolve(patterns, matching)
+        notes.push(...resolved.notes)
+        layers = resolved.layers
+        resolveCache.set(key, layers)
+      }
+      return layers
+    }
+    for (const hook of chain.hooks) {
+      if (!model.transformer.hookKinds.includes(hook.kind)) {
+        throw new PipelineError("HOOK_NOT_INSTALLED", `guidance "${hook.branch}" needs the "${hook.kind}" hook, which this transformer lacks (installed: ${model.transformer.hookKinds.join(", ")}).`)
+      }
+      resolveHooks(hook.layers) // fail early on a pattern that matches nothing
+    }
     const scheduler = this.#scheduler(options)
     const timesteps = scheduler.timesteps
-    const steps = timesteps.map((timestep, stepIndex) => ({ stepIndex, numSteps: timesteps.length, timestep }))
-    const doCfg = chain.conditionings(steps).includes("uncond")
-
     const encoded = await model.encodePrompt({
       prompt: options.prompt,
       negativePrompt: options.negativePrompt,
       numImagesPerPrompt,
-      doCfg,
+      doCfg: usesUncond(chain, timesteps),
       maxSequenceLength: options.maxSequenceLength,
       promptEmbeds: options.promptEmbeds,
       promptAttentionMask: options.promptAttentionMask,
@@ -148,46 +125,32 @@ export class PixArtSigmaPipeline {
       negativePromptAttentionMask: options.negativePromptAttentionMask,
     })
     for (const warning of encoded.warnings) options.onWarning?.(warning)
-    const conditioning: PixArtConditioning = {
-      cond: { embeds: encoded.promptEmbeds, mask: encoded.promptAttentionMask },
-      uncond:
-        encoded.negativePromptEmbeds === undefined
-          ? undefined
-          : { embeds: encoded.negativePromptEmbeds, mask: encoded.negativePromptAttentionMask! },
-    }
 
     const rows = batchSize * numImagesPerPrompt
-    const { generator, loopGenerator } = this.#generators(options, rows)
-    const latents = this.#prepareLatents(options.latents, [rows, model.transformer.inChannels, size.latentHeight, size.latentWidth], generator, scheduler)
+    const seed = options.generator === undefined ? (options.seed ?? randomSeed()) : undefined
+    const generators = options.generator ?? new TorchGenerator(seed!)
+    const loopGenerator = this.#loopGenerator(generators, rows)
+    const latents = this.#prepareLatents(options.latents, [rows, model.transformer.inChannels, size.latentHeight, size.latentWidth], generators, scheduler)
 
-    const transformer = model.transformer
     const final = await runDenoisingLoop({
       scheduler,
       chain,
       timesteps,
       latents,
       generator: loopGenerator,
-      passes: this.passes,
-      denoise: async (pass, modelInput, ctx) => {
-        const inputs = passInputs(pass, modelInput, conditioning)
-        return transformer.denoise({ ...inputs, timestep: ctx.timestep, imageSize: { height: size.height, width: size.width } })
-      },
-      toSchedulerOutput: (guided) => transformer.dropLearnedSigma(guided),
+      passes: options.passes ?? this.passes,
+      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { encoded, size, resolveHooks }),
+      toSchedulerOutput: (guided) => model.transformer.dropLearnedSigma(guided),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     })
-
-    // diffusers: vae.decode(latents / scaling_factor), resize_and_crop_tensor when binned, then postprocess.
-    const invScale = f32(1 / f32(model.vae.config.scalingFactor))
-    const unscaled = new Tensor("float32", final.data.map((x) => f32(x * invScale)), final.shape)
-    let decoded = await model.vae.decodeRaw(unscaled)
-    if (size.binned) decoded = resizeAndCropImages(decoded, size.outputHeight, size.outputWidth)
-    return Object.freeze({
-      images: denormalizeImages(decoded),
-      latents: final,
-      pagLayers: Object.freeze([...pagLayers]),
-      warnings: encoded.warnings,
-    })
+    const pagLayers = this.#perturbedLayers(chain, timesteps, resolveHooks)
+    const layerNotes = pagLayers.length === 0 ? [] : [...new Set(notes)] // notes matter only when PAG ran
+    for (const note of layerNotes) options.onWarning?.(note)
+    const warnings = [...encoded.warnings, ...layerNotes]
+    if (options.outputType === "latent") return new PixArtSigmaOutput({ images: undefined, latents: final, seed, warnings, pagLayers })
+    if (options.signal?.aborted === true) throw new PipelineError("ABORTED", "the run was aborted before decoding.")
+    return new PixArtSigmaOutput({ images: await this.#decode(final, size), latents: final, seed, warnings, pagLayers })
   }
 
   /** Frees the model's sessions. */
@@ -202,35 +165,67 @@ export class PixArtSigmaPipeline {
 
   #scheduler(options: PixArtSigmaCallOptions): Scheduler {
     const scheduler = createScheduler(this.model.schedulerConfig)
-    if (options.timesteps !== undefined && options.sigmas !== undefined) {
-      throw new InvalidOptionError("pass timesteps or sigmas, not both (diffusers' retrieve_timesteps).")
-    }
     if (options.timesteps !== undefined) scheduler.setTimesteps({ timesteps: options.timesteps })
     else if (options.sigmas !== undefined) scheduler.setTimesteps({ sigmas: options.sigmas })
-    else scheduler.setTimesteps(checkNumber(options.numInferenceSteps, "numInferenceSteps", 20, "int>=1"))
+    else scheduler.setTimesteps(options.numInferenceSteps ?? 20)
     return scheduler
   }
 
-  #generators(
-    options: PixArtSigmaCallOptions,
-    rows: number,
-  ): { generator: TorchGenerator | readonly TorchGenerator[]; loopGenerator: TorchGenerator } {
-    if (options.generator !== undefined) {
-      const list = options.generator
-      if (Array.isArray(list)) {
-        const generators = list as readonly TorchGenerator[]
-        if (generators.length !== rows && generators.length !== 1) {
-          throw new InvalidOptionError(
-            `${generators.length} generators were passed for ${rows} images (batch × numImagesPerPrompt); pass one generator or one per image.`,
-          )
-        }
-        return { generator: generators, loopGenerator: generators[0]! }
-      }
-      return { generator: list as TorchGenerator, loopGenerator: list as TorchGenerator }
+  /** One transformer call for a planned pass: rows chunk-major, each with its latents, text, mask and hooks. */
+  #denoise(
+    pass: PlannedPass,
+    modelInput: Tensor<"float32">,
+    ctx: StepContext,
+    run: { encoded: PixArtPromptEmbeds; size: PixArtSizePlan; resolveHooks: (patterns: readonly string[]) => readonly string[] },
+  ): Promise<Tensor<"float32">> {
+    const { encoded, size, resolveHooks } = run
+    const sources: Record<string, RowSource> = {
+      sample: modelInput,
+      encoderHiddenStates: { cond: encoded.promptEmbeds, uncond: encoded.negativePromptEmbeds },
+      encoderAttentionMask: { cond: encoded.promptAttentionMask, uncond: encoded.negativePromptAttentionMask },
     }
-    const seed = options.seed ?? BigInt(Math.floor(Math.random() * 2 ** 32)) * 2n ** 20n + BigInt(Math.floor(Math.random() * 2 ** 20))
-    const generator = new TorchGenerator(seed)
-    return { generator, loopGenerator: generator }
+    const inputs = gatherRows(pass, sources)
+    const hooks = pass.rows.map((row) => rowHooks(row.hooks, resolveHooks))
+    return this.model.transformer.denoise({
+      sample: inputs["sample"] as Tensor<"float32">,
+      encoderHiddenStates: inputs["encoderHiddenStates"] as Tensor<"float32">,
+      encoderAttentionMask: inputs["encoderAttentionMask"]!,
+      timestep: ctx.timestep,
+      hooks,
+      imageSize: { height: size.height, width: size.width },
+    })
+  }
+
+  /** Module paths of the identity-attention hook on any step's planned rows (what PAG perturbed). */
+  #perturbedLayers(chain: GuidanceChain, timesteps: readonly number[], resolveHooks: (p: readonly string[]) => readonly string[]): readonly string[] {
+    const used = new Set<string>()
+    for (const [stepIndex, timestep] of timesteps.entries()) {
+      for (const branch of chain.plan({ stepIndex, numSteps: timesteps.length, timestep }, { batchSize: 1 }).branches) {
+        for (const layer of resolveHooks(branch.hooks[IDENTITY_ATTENTION] ?? [])) used.add(layer)
+      }
+    }
+    return Object.freeze(this.model.transformer.selfAttentionLayers.filter((l) => used.has(l)))
+  }
+
+  /** diffusers: `vae.decode(latents / scaling_factor)`, `resize_and_crop_tensor` when binned, then postprocess. */
+  async #decode(latents: Tensor<"float32">, size: PixArtSizePlan): Promise<Tensor<"float32">> {
+    const invScale = f32(1 / f32(this.model.vae.config.scalingFactor))
+    const unscaled = new Tensor("float32", latents.data.map((x) => f32(x * invScale)), latents.shape)
+    let decoded = await this.model.vae.decodeRaw(unscaled)
+    if (size.binned) decoded = resizeAndCropImages(decoded, size.outputHeight, size.outputWidth)
+    return denormalizeImages(decoded)
+  }
+
+  /** The generator scheduler steps draw from (diffusers passes its generator argument to `step`). */
+  #loopGenerator(generators: TorchGenerator | readonly TorchGenerator[], rows: number): TorchGenerator {
+    if (!Array.isArray(generators)) return generators as TorchGenerator
+    const list = generators as readonly TorchGenerator[]
+    if (list.length !== rows && list.length !== 1) {
+      throw new InvalidOptionError(
+        `${list.length} generators were passed for ${rows} images (batch × numImagesPerPrompt); pass one generator or one per image.`,
+      )
+    }
+    return list[0]!
   }
 
   #prepareLatents(

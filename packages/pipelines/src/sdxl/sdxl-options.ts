@@ -92,12 +92,18 @@ export const knownOptions = {
   ]),
 } as const
 
-/** Throws naming any option the task does not take (a typo must not be silently ignored). */
-export function checkKnownOptions(options: object, task: keyof typeof knownOptions, pipeline: string): void {
-  const unknown = Object.keys(options).filter((k) => !knownOptions[task].has(k) && (options as Record<string, unknown>)[k] !== undefined)
+/** Options a pipeline with an IP-Adapter loaded also takes. */
+export const ipAdapterOptionNames = ["ipAdapterImage", "ipAdapterImageEmbeds"] as const
+
+/** Options a ControlNet pipeline also takes (plus its control image). */
+export const controlNetOptionNames = ["controlnetConditioningScale", "controlGuidanceStart", "controlGuidanceEnd"] as const
+
+/** Throws naming any option the pipeline does not take (a typo must not be silently ignored). */
+export function checkKnownOptions(options: object, accepted: ReadonlySet<string>, pipeline: string): void {
+  const unknown = Object.keys(options).filter((k) => !accepted.has(k) && (options as Record<string, unknown>)[k] !== undefined)
   if (unknown.length > 0) {
     throw new InvalidOptionError(
-      `${pipeline} does not take ${unknown.map((k) => `"${k}"`).join(", ")}. It takes: ${[...knownOptions[task]].sort().join(", ")}.`,
+      `${pipeline} does not take ${unknown.map((k) => `"${k}"`).join(", ")}. It takes: ${[...accepted].sort().join(", ")}.`,
     )
   }
 }

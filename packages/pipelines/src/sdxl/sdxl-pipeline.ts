@@ -5,6 +5,12 @@ import { TorchGenerator, concat, tile } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import type { SdxlModel, SdxlPromptEmbeds, TimeIdsOptions } from "@pagkit/models-sdxl"
 import { timeIdsTensor } from "@pagkit/models-sdxl"
+import { loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
+import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
+import type { ControlNet } from "@pagkit/controlnet"
+import { hookedDenoiserOptions } from "@pagkit/models-core"
+import { SdxlUnet } from "@pagkit/models-sdxl"
+import { identityAttention } from "@pagkit/onnx"
 import { runDenoisingLoop } from "../denoising-loop.js"
 import { InvalidOptionError, PipelineError } from "../errors.js"
 import { guidanceFromOptions, usesUncond } from "../guidance-options.js"
@@ -13,8 +19,10 @@ import type { LayerMatching } from "../layer-resolver.js"
 import { PipelineOutput } from "../output.js"
 import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"
-import { checkKnownOptions, checkNumber } from "./sdxl-options.js"
-import type { SdxlCallOptions, knownOptions } from "./sdxl-options.js"
+import { checkKnownOptions, checkNumber, controlNetOptionNames, ipAdapterOptionNames, knownOptions } from "./sdxl-options.js"
+import type { SdxlCallOptions } from "./sdxl-options.js"
+import { controlNetExtras, ipAdapterExtras, prepareControlImages } from "./unet-extras.js"
+import type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./unet-extras.js"
 
 /** The three SDXL tasks. */
 export type SdxlTask = keyof typeof knownOptions
@@ -28,6 +36,12 @@ export interface SdxlPipelineInit {
   readonly pagAppliedLayers?: readonly string[] | undefined
   /** How layer patterns are read (default `"diffusers"`). */
   readonly layerMatching?: LayerMatching
+  /** The UNet's `model.onnx`, for adapters that rewrite the graph again (IP-Adapter). */
+  readonly unetPath?: string | undefined
+  /** A loaded IP-Adapter (its hooked UNet is `model.unet`). */
+  readonly ipAdapter?: LoadedIpAdapter | undefined
+  /** ControlNets; `model.unet` must take residual inputs. */
+  readonly controlnets?: readonly ControlNet[] | undefined
 }
 
 /** What a task's preparation hands to the shared loop. */
@@ -53,12 +67,20 @@ export interface PrepareContext {
   /** `batch_size · num_images_per_prompt`. */
   readonly batchSize: number
   readonly numInferenceSteps: number
+  /** Output size implied by other inputs (the control image of a ControlNet text-to-image run). */
+  readonly impliedSize?: { readonly height: number; readonly width: number } | undefined
 }
 
-const diffusersNames: Record<SdxlTask, [plain: string, pag: string]> = {
-  text2image: ["StableDiffusionXLPipeline", "StableDiffusionXLPAGPipeline"],
-  image2image: ["StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLPAGImg2ImgPipeline"],
-  inpainting: ["StableDiffusionXLInpaintPipeline", "StableDiffusionXLPAGInpaintPipeline"],
+const taskNames: Record<SdxlTask, string> = { text2image: "", image2image: "Img2Img", inpainting: "Inpaint" }
+
+/** diffusers' class name for a task with or without ControlNet and PAG. */
+function diffusersClassName(task: SdxlTask, controlnet: boolean, pag: boolean): string {
+  return `StableDiffusionXL${controlnet ? "ControlNet" : ""}${pag ? "PAG" : ""}${taskNames[task]}Pipeline`
+}
+
+/** The option naming the control image: `image` for text-to-image, `controlImage` when `image` is the init image. */
+function controlImageOption(task: SdxlTask): "image" | "controlImage" {
+  return task === "text2image" ? "image" : "controlImage"
 }
 
 function batchOf(options: SdxlCallOptions): number {
@@ -75,14 +97,22 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
   abstract readonly task: SdxlTask
   /** CFG scale when the call gives none (diffusers: 5, inpainting 7.5). */
   protected readonly defaultGuidanceScale: number = 5
-  readonly model: SdxlModel
   /** Scheduler config; each call builds a fresh scheduler from it. */
   schedulerConfig: SchedulerConfig
   readonly layerResolver: LayerResolver | undefined
+  /** The UNet's `model.onnx` (undefined when the pipeline was built from a ready model). */
+  readonly unetPath: string | undefined
+  /** ControlNets of this pipeline (empty for plain pipelines). */
+  readonly controlnets: readonly ControlNet[]
+  #model: SdxlModel
+  #ipAdapter: LoadedIpAdapter | undefined
   #pagLayers: readonly string[] | undefined
 
   constructor(init: SdxlPipelineInit) {
-    this.model = init.model
+    this.#model = init.model
+    this.unetPath = init.unetPath
+    this.controlnets = init.controlnets ?? []
+    this.#ipAdapter = init.ipAdapter
     this.schedulerConfig = init.schedulerConfig ?? init.model.schedulerConfig
     const index = init.model.unet.layerIndex
     this.layerResolver = index === undefined ? undefined : new LayerResolver(index, init.layerMatching ?? "diffusers")
@@ -90,9 +120,60 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     if (init.pagAppliedLayers !== undefined) this.setPagAppliedLayers(init.pagAppliedLayers)
   }
 
-  /** diffusers' class for this task and PAG setting (e.g. `StableDiffusionXLPAGPipeline`). */
+  /** The loaded model (sessions shared with pipelines made by `fromPipe`). */
+  get model(): SdxlModel {
+    return this.#model
+  }
+
+  /** The loaded IP-Adapter, if any. */
+  get ipAdapter(): LoadedIpAdapter | undefined {
+    return this.#ipAdapter
+  }
+
+  /** diffusers' class for this task, ControlNet and PAG setting (e.g. `StableDiffusionXLPAGPipeline`). */
   get className(): string {
-    return diffusersNames[this.task][this.#pagLayers === undefined ? 0 : 1]
+    return diffusersClassName(this.task, this.controlnets.length > 0, this.#pagLayers !== undefined)
+  }
+
+  /** Option names this pipeline's calls take. */
+  get acceptedOptions(): ReadonlySet<string> {
+    const names = new Set(knownOptions[this.task])
+    if (this.#ipAdapter !== undefined) for (const n of ipAdapterOptionNames) names.add(n)
+    if (this.controlnets.length > 0) for (const n of [...controlNetOptionNames, controlImageOption(this.task)]) names.add(n)
+    return names
+  }
+
+  /**
+   * Loads an IP-Adapter (diffusers' `load_ip_adapter`): the UNet graph is rewritten with the decoupled
+   * cross-attention hook (PAG's hook kept), weights from the safetensors become graph initializers. The scale
+   * starts at 1.0, as in diffusers. Pipelines made from this one with `fromPipe` afterwards share it.
+   * @example
+   * await pipe.loadIpAdapter({ weights: "ip-adapter.safetensors", imageEncoder: "image_encoder" })
+   * pipe.setIpAdapterScale(0.8)
+   */
+  async loadIpAdapter(options: LoadIpAdapterOptions): Promise<void> {
+    if (this.unetPath === undefined) {
+      throw new PipelineError("NO_UNET_PATH", "this pipeline was built from a model without its UNet file path; load it with fromPretrained to add an IP-Adapter.")
+    }
+    const adapter = await loadIpAdapter(options)
+    const unet = await loadIpAdapterUnet(this.unetPath, adapter, { hooks: [identityAttention()] })
+    this.#model = this.#model.withUnet(new SdxlUnet(hookedDenoiserOptions(unet.model)))
+    this.#ipAdapter = { adapter, unet }
+  }
+
+  /** diffusers' `set_ip_adapter_scale`: one number, or a per-block map (`{ down: { block_2: [0, 1] }, mid: 1 }`). */
+  setIpAdapterScale(scale: IpAdapterScaleInput): void {
+    if (this.#ipAdapter === undefined) throw new PipelineError("NO_IP_ADAPTER", "no IP-Adapter is loaded; call loadIpAdapter first.")
+    this.#ipAdapter.unet.setIpAdapterScale(scale)
+  }
+
+  /** diffusers' `unload_ip_adapter`: back to the UNet graph with only PAG's hook. */
+  async unloadIpAdapter(): Promise<void> {
+    if (this.#ipAdapter === undefined) return
+    const plain = await this.#ipAdapter.unet.unloadIpAdapter()
+    await this.#ipAdapter.adapter.release()
+    this.#model = this.#model.withUnet(new SdxlUnet(hookedDenoiserOptions(plain)))
+    this.#ipAdapter = undefined
   }
 
   /** PAG layer patterns, or undefined when PAG is not enabled. */
@@ -134,7 +215,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
 
   /** Runs the pipeline. */
   async run(options: O): Promise<PipelineOutput> {
-    checkKnownOptions(options, this.task, this.className)
+    checkKnownOptions(options, this.acceptedOptions, this.className)
     checkNumber("numInferenceSteps", options.numInferenceSteps, { min: 1, integer: true })
     checkNumber("numImagesPerPrompt", options.numImagesPerPrompt, { min: 1, integer: true })
     checkNumber("guidanceScale", options.guidanceScale, { min: 0 })
@@ -155,8 +236,12 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     const generator = options.generator ?? new TorchGenerator(seed!)
     const scheduler = createScheduler(this.schedulerConfig)
     const numInferenceSteps = options.timesteps?.length ?? options.sigmas?.length ?? options.numInferenceSteps ?? 50
-    const prepared = await this.prepare(options, { scheduler, generator, batchSize, numInferenceSteps })
+    const controlImages = await this.#controlImages(options, batchSize, numImages)
+    const impliedSize =
+      controlImages[0] === undefined ? undefined : { height: controlImages[0].shape[2]!, width: controlImages[0].shape[3]! }
+    const prepared = await this.prepare(options, { scheduler, generator, batchSize, numInferenceSteps, impliedSize })
     const doCfg = usesUncond(chain, prepared.timesteps)
+    const extras = await this.#extras(options, controlImages, { doCfg, batchSize })
     const text = await this.model.encodePrompt({
       prompt: options.prompt, prompt2: options.prompt2, negativePrompt: options.negativePrompt,
       negativePrompt2: options.negativePrompt2, numImagesPerPrompt: numImages, doCfg,
@@ -172,7 +257,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       latents: prepared.latents,
       generator,
       ...(options.passes === undefined ? {} : { passes: options.passes }),
-      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, sources, prepared),
+      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { ...sources, ...extras.rowSources }, prepared, extras),
       ...(prepared.afterStep === undefined ? {} : { afterStep: prepared.afterStep }),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -208,24 +293,52 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     }
   }
 
+  async #controlImages(options: O, batchSize: number, numImages: number): Promise<Tensor<"float32">[]> {
+    if (this.controlnets.length === 0) return []
+    const name = controlImageOption(this.task)
+    const given = (options as Record<string, unknown>)[name] as Parameters<typeof prepareControlImages>[0] | undefined
+    if (given === undefined) throw new InvalidOptionError(`${this.className} needs ${name}: the control image of each ControlNet.`)
+    const o = options as O & { height?: number; width?: number }
+    return prepareControlImages(given, this.controlnets, {
+      height: o.height, width: o.width, vaeScaleFactor: this.model.vaeScaleFactor, batchSize, numImagesPerPrompt: numImages,
+    })
+  }
+
+  async #extras(options: O, controlImages: readonly Tensor<"float32">[], run: { doCfg: boolean; batchSize: number }): Promise<UnetExtras> {
+    const ip = this.#ipAdapter === undefined ? undefined : await ipAdapterExtras(this.#ipAdapter, options as IpAdapterCallOptions, run)
+    const control =
+      this.controlnets.length === 0
+        ? undefined
+        : controlNetExtras(this.model.unet.session, this.controlnets, controlImages, options as ControlNetCallOptions)
+    return { rowSources: ip?.rowSources ?? {}, shared: ip?.shared ?? {}, ...(control ?? {}) }
+  }
+
   async #denoise(
     pass: PlannedPass,
     modelInput: Tensor<"float32">,
     ctx: StepContext,
     sources: Record<string, RowSource>,
     prepared: PreparedRun,
+    extras: UnetExtras,
   ): Promise<Tensor<"float32">> {
-    const sampleSource = prepared.sampleExtras === undefined ? modelInput : concat([modelInput, prepared.sampleExtras], 1)
-    const inputs = gatherRows(pass, { ...sources, sample: sampleSource })
+    const inputs = gatherRows(pass, { ...sources, sample: modelInput })
+    const extra: Record<string, Tensor> = {}
+    for (const name of Object.keys(extras.rowSources)) extra[name] = inputs[name]!
+    if (extras.perPass !== undefined) Object.assign(extra, await extras.perPass(pass, inputs, ctx))
+    const sample =
+      prepared.sampleExtras === undefined
+        ? (inputs["sample"] as Tensor<"float32">)
+        : (gatherRows(pass, { sample: concat([modelInput, prepared.sampleExtras], 1) })["sample"] as Tensor<"float32">)
     const resolver = this.layerResolver
-    const hooks = pass.rows.map((row) => (resolver === undefined ? undefined : resolver.rowHooks(row.hooks)))
     return this.model.unet.denoise({
-      sample: inputs["sample"] as Tensor<"float32">,
+      sample,
       timestep: ctx.timestep,
       encoderHiddenStates: inputs["encoder_hidden_states"] as Tensor<"float32">,
       textEmbeds: inputs["text_embeds"] as Tensor<"float32">,
       timeIds: inputs["time_ids"] as Tensor<"float32">,
-      hooks,
+      hooks: pass.rows.map((row) => resolver?.rowHooks(row.hooks)),
+      extra,
+      shared: extras.shared,
     })
   }
 }

@@ -16,7 +16,7 @@ export class SdxlText2ImagePipeline extends SdxlPipeline<SdxlText2ImageOptions> 
   readonly task = "text2image" as const
 
   protected async prepare(options: SdxlText2ImageOptions, ctx: PrepareContext): Promise<PreparedRun> {
-    const defaults = this.model.defaultSize()
+    const defaults = ctx.impliedSize ?? this.model.defaultSize()
     const height = options.height ?? defaults.height
     const width = options.width ?? defaults.width
     this.model.checkSize(height, width)

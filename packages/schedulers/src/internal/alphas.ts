@@ -10,7 +10,7 @@ export function alphasCumprodFor(
   config: BetaConfig & { readonly rescale_betas_zero_snr?: boolean | null },
   className: string,
 ): Float32Array {
-  let betas = betasFor(config, className)
+  let betas = betasFor(config, className, className === "HeunDiscreteScheduler")
   if (config.rescale_betas_zero_snr) betas = rescaleZeroTerminalSnr(betas)
   return alphasCumprod(betas)
 }
@@ -36,7 +36,11 @@ export function predictX0AndEpsilon(
   if (predictionType === "epsilon") {
     return {
       // (sample − √β·ε) / √ᾱ, in this order: at zero terminal SNR ᾱ = 0 and the result is ±inf as in diffusers
-      predOriginalSample: elementwise(shape, sample.data.length, (i) => (sample.data[i]! - sqrtBeta * modelOutput.data[i]!) / sqrtAlpha),
+      predOriginalSample: elementwise(
+        shape,
+        sample.data.length,
+        (i) => (sample.data[i]! - sqrtBeta * modelOutput.data[i]!) / sqrtAlpha,
+      ),
       predEpsilon: modelOutput,
     }
   }

@@ -56,14 +56,25 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
 
   setBeginIndex(beginIndex: number): void {
     if (!Number.isInteger(beginIndex) || beginIndex < 0) {
-      throw new SchedulerArgumentError(`${this.className}.setBeginIndex: expected a whole number >= 0, found ${beginIndex}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setBeginIndex: expected a whole number >= 0, found ${beginIndex}.`,
+      )
     }
     this.beginIndexValue = beginIndex
   }
 
   abstract setTimesteps(options: number | SetTimestepsOptions): void
-  abstract step(modelOutput: Tensor<"float32">, timestep: number, sample: Tensor<"float32">, options?: StepOptions): StepOutput
-  abstract addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32">
+  abstract step(
+    modelOutput: Tensor<"float32">,
+    timestep: number,
+    sample: Tensor<"float32">,
+    options?: StepOptions,
+  ): StepOutput
+  abstract addNoise(
+    original: Tensor<"float32">,
+    noise: Tensor<"float32">,
+    timesteps: readonly number[],
+  ): Tensor<"float32">
 
   scaleModelInput(sample: Tensor<"float32">, _timestep: number): Tensor<"float32"> {
     return sample

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest"
-import { alphasCumprod, betasFor, betasForAlphaBar, rescaleZeroTerminalSnr, sigmasFromAlphasCumprod, torchLinspaceF32 } from "./betas.js"
+import {
+  alphasCumprod,
+  betasFor,
+  betasForAlphaBar,
+  rescaleZeroTerminalSnr,
+  sigmasFromAlphasCumprod,
+  torchLinspaceF32,
+} from "./betas.js"
 import { InvalidSchedulerConfigError } from "../errors.js"
 
 const sdxl = { num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear" }
@@ -24,18 +31,24 @@ describe("betas", () => {
 
   it("matches betas_for_alpha_bar (squaredcos_cap_v2)", () => {
     const betas = betasFor({ ...sdxl, beta_schedule: "squaredcos_cap_v2" })
-    const expected = [4.128422369831242e-5, 4.614175122696906e-5, 0.003155691549181938, 0.7499994039535522, 0.9990000128746033]
+    const expected = [
+      4.128422369831242e-5, 4.614175122696906e-5, 0.003155691549181938, 0.7499994039535522, 0.9990000128746033,
+    ]
     ;[0, 1, 500, 998, 999].forEach((i, j) => expect(betas[i]).toBe(expected[j]))
     expect(betasForAlphaBar(10, 0.999, "exp").every((b) => b > 0 && b < 1)).toBe(true)
   })
 
   it("uses trained_betas as given and checks their count", () => {
-    expect(Array.from(betasFor({ ...sdxl, num_train_timesteps: 3, trained_betas: [0.1, 0.2, 0.3] }))).toEqual([0.1, 0.2, 0.3].map(Math.fround))
+    expect(Array.from(betasFor({ ...sdxl, num_train_timesteps: 3, trained_betas: [0.1, 0.2, 0.3] }))).toEqual(
+      [0.1, 0.2, 0.3].map(Math.fround),
+    )
     expect(() => betasFor({ ...sdxl, trained_betas: [0.1] })).toThrow(InvalidSchedulerConfigError)
   })
 
   it("rejects unknown schedules with the list of supported ones", () => {
-    expect(() => betasFor({ ...sdxl, beta_schedule: "quadratic" }, "DDIMScheduler")).toThrow(/DDIMScheduler.*quadratic.*scaled_linear/)
+    expect(() => betasFor({ ...sdxl, beta_schedule: "quadratic" }, "DDIMScheduler")).toThrow(
+      /DDIMScheduler.*quadratic.*scaled_linear/,
+    )
   })
 
   it("rescales to zero terminal SNR: last alpha_cumprod is 0, first unchanged", () => {

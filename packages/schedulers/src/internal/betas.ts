@@ -58,9 +58,10 @@ export function betasForAlphaBar(
 
 /**
  * The betas of a config: `trained_betas`, or `linear`, `scaled_linear`, `squaredcos_cap_v2` (cosine alpha-bar),
- * `exp` (exp alpha-bar, as DDPM accepts). Throws {@link InvalidSchedulerConfigError} for other schedules.
+ * and `exp` (exp alpha-bar) where the class accepts it (only `HeunDiscreteScheduler` in diffusers: pass
+ * `allowExp`). Throws {@link InvalidSchedulerConfigError} for other schedules.
  */
-export function betasFor(config: BetaConfig, className = "scheduler"): Float32Array {
+export function betasFor(config: BetaConfig, className = "scheduler", allowExp = false): Float32Array {
   const n = config.num_train_timesteps
   if (config.trained_betas != null) {
     if (config.trained_betas.length !== n) {
@@ -81,12 +82,12 @@ export function betasFor(config: BetaConfig, className = "scheduler"): Float32Ar
     case "squaredcos_cap_v2":
       return betasForAlphaBar(n, 0.999, "cosine")
     case "exp":
-      return betasForAlphaBar(n, 0.999, "exp")
-    default:
-      throw new InvalidSchedulerConfigError(
-        `${className}: beta_schedule "${config.beta_schedule}" is not implemented. Use one of "linear", "scaled_linear", "squaredcos_cap_v2" or pass trained_betas.`,
-      )
+      if (allowExp) return betasForAlphaBar(n, 0.999, "exp")
+      break
   }
+  throw new InvalidSchedulerConfigError(
+    `${className}: beta_schedule "${config.beta_schedule}" is not implemented. Use one of "linear", "scaled_linear", "squaredcos_cap_v2"${allowExp ? ', "exp"' : ""} or pass trained_betas.`,
+  )
 }
 
 /** `torch.cumprod(1 - betas)` in float32 (torch accumulates in double on CPU and stores float32). */

@@ -28,12 +28,19 @@ function describe(value: unknown): string {
 /**
  * Returns `defaults` overridden by the known keys of `config`. A value whose JSON type differs from its non-null
  * default (a string where a number is expected, …) is rejected; `null` is accepted for every option, as
- * diffusers passes `None` through.
+ * diffusers passes `None` through. Keys listed in `config._use_default_values` are dropped (they were defaults of
+ * the class the config came from, as diffusers' `extract_init_dict` does), and the result lists, under
+ * `_use_default_values`, the options that took this class's defaults — so `schedulerFromConfig` behaves like
+ * `from_config`.
  */
 export function resolveConfig<D extends ConfigDefaults>(className: string, defaults: D, config: SchedulerConfig): D {
   const resolved: Record<string, unknown> = { ...defaults }
+  const inherited = config["_use_default_values"]
+  const dropped = new Set(Array.isArray(inherited) ? inherited.filter((k): k is string => typeof k === "string") : [])
+  const given = new Set<string>()
   for (const [key, value] of Object.entries(config)) {
-    if (BOOKKEEPING_KEYS.has(key) || !(key in defaults)) continue
+    if (BOOKKEEPING_KEYS.has(key) || !(key in defaults) || dropped.has(key)) continue
+    given.add(key)
     const fallback = defaults[key]
     if (value !== null && value !== undefined && fallback !== null && fallback !== undefined) {
       const expected = Array.isArray(fallback) ? "array" : typeof fallback
@@ -56,6 +63,8 @@ export function resolveConfig<D extends ConfigDefaults>(className: string, defau
       `${className}: num_train_timesteps should be at least 1, found ${String(resolved["num_train_timesteps"])}.`,
     )
   }
+  // enumerable, so spreading a scheduler's config carries it into the next one
+  resolved["_use_default_values"] = Object.keys(defaults).filter((key) => !given.has(key))
   return resolved as D
 }
 

@@ -53,7 +53,10 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
     super(config)
     this.alphasCumprod = alphasCumprodFor(config, className)
     this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!
-    this.timestepTable = Array.from({ length: config.num_train_timesteps }, (_, i) => config.num_train_timesteps - 1 - i)
+    this.timestepTable = Array.from(
+      { length: config.num_train_timesteps },
+      (_, i) => config.num_train_timesteps - 1 - i,
+    )
   }
 
   setTimesteps(options: number | ConsistencySetTimestepsOptions): void {
@@ -61,7 +64,9 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
     const opts: ConsistencySetTimestepsOptions = normalizeSetTimesteps(options)
     const strength = opts.strength ?? 1
     if (!(strength > 0 && strength <= 1)) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: strength should be in (0, 1], found ${strength}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: strength should be in (0, 1], found ${strength}.`,
+      )
     }
     const fullGrid = this.fullGridWhenOverridden && opts.originalInferenceSteps !== undefined
     const originalSteps = opts.originalInferenceSteps ?? c.original_inference_steps
@@ -87,7 +92,10 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
       this.numInferenceSteps = n
       this.customTimesteps = false
       const descending = [...grid].reverse()
-      this.timestepTable = Array.from(npLinspace(0, descending.length, n + 1).subarray(0, n), (v) => descending[Math.floor(v)]!)
+      this.timestepTable = Array.from(
+        npLinspace(0, descending.length, n + 1).subarray(0, n),
+        (v) => descending[Math.floor(v)]!,
+      )
     }
     this.stepIndexValue = undefined
     this.beginIndexValue = undefined
@@ -97,11 +105,15 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
     const c = this.config
     for (let i = 1; i < timesteps.length; i++) {
       if (timesteps[i]! >= timesteps[i - 1]!) {
-        throw new SchedulerArgumentError(`${this.className}.setTimesteps: custom timesteps must be in descending order, found ${timesteps[i - 1]} then ${timesteps[i]}.`)
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: custom timesteps must be in descending order, found ${timesteps[i - 1]} then ${timesteps[i]}.`,
+        )
       }
     }
     if ((timesteps[0] ?? 0) >= c.num_train_timesteps) {
-      throw new SchedulerArgumentError(`${this.className}.setTimesteps: timesteps must start below num_train_timesteps (${c.num_train_timesteps}), found ${timesteps[0]}.`)
+      throw new SchedulerArgumentError(
+        `${this.className}.setTimesteps: timesteps must start below num_train_timesteps (${c.num_train_timesteps}), found ${timesteps[0]}.`,
+      )
     }
     void grid // diffusers only warns about timesteps outside the training grid
     this.numInferenceSteps = timesteps.length
@@ -115,7 +127,9 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
   protected alphaAt(t: number): number {
     const value = this.alphasCumprod[t]
     if (!Number.isInteger(t) || value === undefined) {
-      throw new SchedulerArgumentError(`${this.className}: timestep ${t} is outside [0, ${this.alphasCumprod.length}). Pass a value from scheduler.timesteps.`)
+      throw new SchedulerArgumentError(
+        `${this.className}: timestep ${t} is outside [0, ${this.alphasCumprod.length}). Pass a value from scheduler.timesteps.`,
+      )
     }
     return value
   }

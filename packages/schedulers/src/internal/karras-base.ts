@@ -10,7 +10,9 @@ import { elementwise } from "./math.js"
 const f32 = Math.fround
 
 /** Base of the Karras-style schedulers: the subclass fills `sigmaTable` / `timestepTable` in `setTimesteps`. */
-export abstract class KarrasSchedulerBase<C extends SchedulerConfig & { readonly timestep_spacing: string }> extends SchedulerBase<C> {
+export abstract class KarrasSchedulerBase<
+  C extends SchedulerConfig & { readonly timestep_spacing: string },
+> extends SchedulerBase<C> {
   /** `alphas_cumprod` (float32). */
   abstract readonly alphasCumprod: Float32Array
 
@@ -18,7 +20,9 @@ export abstract class KarrasSchedulerBase<C extends SchedulerConfig & { readonly
   protected updateInitNoiseSigma(): void {
     let max = -Infinity
     for (const s of this.sigmaTable ?? []) if (s > max) max = s
-    this.initNoiseSigma = ["linspace", "trailing"].includes(this.config.timestep_spacing) ? max : f32(Math.sqrt(f32(f32(max * max) + 1)))
+    this.initNoiseSigma = ["linspace", "trailing"].includes(this.config.timestep_spacing)
+      ? max
+      : f32(Math.sqrt(f32(f32(max * max) + 1)))
   }
 
   /** σ at the current step (initialising the step index from `timestep`). */
@@ -41,7 +45,11 @@ export abstract class KarrasSchedulerBase<C extends SchedulerConfig & { readonly
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
     const sigmas = this.addNoiseIndices(timesteps).map((i) => this.sigmaTable?.[i] ?? 0)
-    return mixPerRow(original, noise, { original: sigmas.map(() => 1), noise: sigmas, what: `${this.className}.addNoise` })
+    return mixPerRow(original, noise, {
+      original: sigmas.map(() => 1),
+      noise: sigmas,
+      what: `${this.className}.addNoise`,
+    })
   }
 }
 
@@ -63,5 +71,7 @@ export function karrasPredictX0(
     return elementwise(sample.shape, size, (i) => f32(m[i]! * cOut) + f32(x[i]! / cSkip))
   }
   if (predictionType === "sample" || predictionType === "original_sample") return modelOutput
-  throw new SchedulerArgumentError(`${className}: prediction_type "${predictionType}" must be one of "epsilon", "v_prediction" or "sample".`)
+  throw new SchedulerArgumentError(
+    `${className}: prediction_type "${predictionType}" must be one of "epsilon", "v_prediction" or "sample".`,
+  )
 }

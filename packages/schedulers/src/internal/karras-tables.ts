@@ -9,7 +9,12 @@ import type { SigmaConversion } from "./sigmas.js"
  * Float timesteps of the Euler-family `set_timesteps` (float32 values): `linspace` = `linspace(0, T−1, n)` (not
  * rounded), `leading` = `arange(n)·(T // n) + steps_offset`, `trailing` = `round(arange(T, 0, −T/n)) − 1`.
  */
-export function eulerSpacedTimesteps(spacing: string, numTrainTimesteps: number, n: number, stepsOffset: number): Float32Array {
+export function eulerSpacedTimesteps(
+  spacing: string,
+  numTrainTimesteps: number,
+  n: number,
+  stepsOffset: number,
+): Float32Array {
   if (spacing === "linspace") return Float32Array.from(npLinspace(0, numTrainTimesteps - 1, n)).reverse()
   if (spacing === "leading") {
     const stepRatio = Math.floor(numTrainTimesteps / n)
@@ -56,7 +61,8 @@ export function karrasStyleTables(options: KarrasTableOptions): KarrasTables {
     const step = Math.fround(Math.fround(end - start) / (n - 1))
     const half = Math.floor(n / 2)
     sigmas = Float64Array.from({ length: n }, (_, i) => {
-      const v = i < half ? Math.fround(start + Math.fround(step * i)) : Math.fround(end - Math.fround(step * (n - i - 1)))
+      const v =
+        i < half ? Math.fround(start + Math.fround(step * i)) : Math.fround(end - Math.fround(step * (n - i - 1)))
       return Math.fround(Math.exp(v))
     })
   } else {

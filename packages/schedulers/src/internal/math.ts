@@ -1,8 +1,7 @@
 // Elementwise float32 math on latents, shared by the scheduler classes (no @pagkit/tensor ops needed).
-import { Tensor } from "@pagkit/tensor"
+import { Tensor, TorchGenerator } from "@pagkit/tensor"
 import type { Shape } from "@pagkit/tensor"
-import { SchedulerArgumentError, SchedulerStateError } from "../errors.js"
-import type { TorchGenerator } from "@pagkit/tensor"
+import { SchedulerArgumentError } from "../errors.js"
 
 /** One term `coefficient · tensor` of a {@link linearCombination}. */
 export type Term = readonly [coefficient: number, values: Float32Array]
@@ -12,7 +11,9 @@ export function linearCombination(shape: Shape, terms: readonly Term[]): Tensor<
   const size = terms[0]?.[1].length ?? 0
   for (const [, x] of terms) {
     if (x.length !== size) {
-      throw new SchedulerArgumentError(`Tensors of a step should have ${size} elements each, found one with ${x.length}.`)
+      throw new SchedulerArgumentError(
+        `Tensors of a step should have ${size} elements each, found one with ${x.length}.`,
+      )
     }
   }
   const out = new Float32Array(size)
@@ -58,16 +59,23 @@ export function thresholdSample(x: Tensor<"float32">, ratio: number, sampleMaxVa
   return new Tensor("float32", out, x.shape)
 }
 
-/** `randn_tensor(shape, generator)`: one float32 draw; a clear error when the step needs noise and none came. */
-export function drawNoise(className: string, shape: Shape, generator: TorchGenerator | undefined): Float32Array {
-  if (generator === undefined) {
-    throw new SchedulerStateError(
-      `${className}.step draws noise but no generator was given. Pass { generator: new TorchGenerator(seed) } to step.`,
+/**
+ * `randn_tensor(shape, generator)`: one float32 draw from the step's generator. Without one, a randomly seeded
+ * generator stands in for torch's global RNG (non-reproducible, as in diffusers).
+ */
+export function drawNoise(shape: Shape, generator: TorchGenerator | undefined): Float32Array {
+  const source = generator ?? new TorchGenerator(Math.floor(Math.random() * 2 ** 52))
+  const noise = source.randn(shape)
+  return noise.data instanceof Float32Array ? noise.data : Float32Array.from(noise.data as ArrayLike<number>)
+}
+
+/** Throws unless the model output has the sample's number of elements. */
+export function checkStepInputs(className: string, modelOutput: Tensor<"float32">, sample: Tensor<"float32">): void {
+  if (modelOutput.data.length !== sample.data.length) {
+    throw new SchedulerArgumentError(
+      `${className}.step: the model output [${modelOutput.shape.join(", ")}] should have the shape of the sample [${sample.shape.join(", ")}]. Pass the model's prediction for this sample.`,
     )
   }
-  const noise = generator.randn(shape)
-  if (noise.dtype !== "float32") return Float32Array.from(noise.data as ArrayLike<number>)
-  return noise.data as Float32Array
 }
 
 /** A float32 tensor of `shape` whose element i is `value(i)` (for formulas linear combinations cannot express). */

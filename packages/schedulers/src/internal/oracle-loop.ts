@@ -59,7 +59,9 @@ function recordingGenerator(seed: number, draws: Tensor[]): TorchGenerator {
 }
 
 const asF32 = (t: Tensor): Tensor<"float32"> =>
-  t.dtype === "float32" ? (t as Tensor<"float32">) : new Tensor("float32", Float32Array.from(t.data as ArrayLike<number>), t.shape)
+  t.dtype === "float32"
+    ? (t as Tensor<"float32">)
+    : new Tensor("float32", Float32Array.from(t.data as ArrayLike<number>), t.shape)
 
 /** Runs the case and returns every comparison made (timesteps, sigmas, init sigma, order, steps, add_noise). */
 export function runSchedulerOracle(oracle: SchedulerOracle): OracleCheck[] {
@@ -71,7 +73,10 @@ export function runSchedulerOracle(oracle: SchedulerOracle): OracleCheck[] {
   if (Array.isArray(meta["sigmas"])) {
     checks.push({ what: "sigmas", error: relativeError(scheduler.sigmas ?? [], meta["sigmas"] as number[]) })
   }
-  checks.push({ what: "init_noise_sigma", error: relativeError([scheduler.initNoiseSigma], [meta["init_noise_sigma"]]) })
+  checks.push({
+    what: "init_noise_sigma",
+    error: relativeError([scheduler.initNoiseSigma], [meta["init_noise_sigma"]]),
+  })
   checks.push({ what: "order", error: scheduler.order === meta["order"] ? 0 : Infinity })
   const init = tensors.get("x.init")
   if (init === undefined) throw new Error("oracle has no x.init")
@@ -84,14 +89,24 @@ export function runSchedulerOracle(oracle: SchedulerOracle): OracleCheck[] {
     const eps = syntheticModel(modelInput, t, k)
     x = scheduler.step(eps, t, x, { generator: recordingGenerator(1000 + k, draws) }).prevSample
     const ref = tensors.get(`x.step${k}`)
-    if (ref !== undefined) checks.push({ what: `x.step${k}`, error: relativeError(x.data, ref.data as ArrayLike<number>) })
+    if (ref !== undefined) {
+      checks.push({ what: `x.step${k}`, error: relativeError(x.data, ref.data as ArrayLike<number>) })
+    }
   }
   const expectedDraws = [...tensors.keys()].filter((key) => /^noise\.\d+$/.test(key)).length
   if (expectedDraws > 0 || draws.length > 0) {
-    checks.push({ what: `noise draws (${draws.length} of ${expectedDraws})`, error: draws.length === expectedDraws ? 0 : Infinity })
+    checks.push({
+      what: `noise draws (${draws.length} of ${expectedDraws})`,
+      error: draws.length === expectedDraws ? 0 : Infinity,
+    })
     draws.forEach((drawn, i) => {
       const ref = tensors.get(`noise.${i}`)
-      if (ref !== undefined) checks.push({ what: `noise.${i}`, error: relativeError(drawn.data as ArrayLike<number>, ref.data as ArrayLike<number>) })
+      if (ref !== undefined) {
+        checks.push({
+          what: `noise.${i}`,
+          error: relativeError(drawn.data as ArrayLike<number>, ref.data as ArrayLike<number>),
+        })
+      }
     })
   }
   const x0 = tensors.get("add_noise.x0")

@@ -14,7 +14,9 @@ import {
 
 describe("numpy semantics", () => {
   it("rounds half to even like ndarray.round()", () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, 832.5, 499.5, 2.4, 2.6].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 832, 500, 2, 3])
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, 832.5, 499.5, 2.4, 2.6].map(roundHalfEven)).toEqual([
+      0, 2, 2, -0, -2, 832, 500, 2, 3,
+    ])
   })
 
   it("linspace and arange match numpy", () => {

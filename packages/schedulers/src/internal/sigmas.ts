@@ -84,7 +84,13 @@ export function exponentialSigmas(sigmaMin: number, sigmaMax: number, numSteps: 
 }
 
 /** `_convert_to_beta`: `min + beta.ppf(1 − linspace(0, 1, n), alpha, beta)·(max − min)`, float64. */
-export function betaSigmas(sigmaMin: number, sigmaMax: number, numSteps: number, alpha = 0.6, beta = 0.6): Float64Array {
+export function betaSigmas(
+  sigmaMin: number,
+  sigmaMax: number,
+  numSteps: number,
+  alpha = 0.6,
+  beta = 0.6,
+): Float64Array {
   return npLinspace(0, 1, numSteps).map((r) => sigmaMin + betaPpf(1 - r, alpha, beta) * (sigmaMax - sigmaMin))
 }
 
@@ -132,7 +138,9 @@ export function spacedTimesteps(
   stepsOffset = 0,
 ): number[] {
   if (spacing === "linspace") {
-    return Array.from(npLinspace(0, numTrainTimesteps - 1, numInferenceSteps), (v) => Math.trunc(roundHalfEven(v))).reverse()
+    return Array.from(npLinspace(0, numTrainTimesteps - 1, numInferenceSteps), (v) =>
+      Math.trunc(roundHalfEven(v)),
+    ).reverse()
   }
   if (spacing === "leading") {
     const stepRatio = Math.floor(numTrainTimesteps / numInferenceSteps)

@@ -16,7 +16,11 @@ export function testLatents(seed = 1, shape: readonly number[] = [1, 4, 4, 4]): 
 
 /** Runs the whole loop with the oracles' synthetic model; returns the final latents. */
 export function runLoop(scheduler: Scheduler, x0: Tensor<"float32"> = testLatents()): Tensor<"float32"> {
-  let x = new Tensor("float32", x0.data.map((v) => v * scheduler.initNoiseSigma), x0.shape)
+  let x = new Tensor(
+    "float32",
+    x0.data.map((v) => v * scheduler.initNoiseSigma),
+    x0.shape,
+  )
   scheduler.timesteps.forEach((t, k) => {
     const eps = syntheticModel(scheduler.scaleModelInput(x, t), t, k)
     x = scheduler.step(eps, t, x, { generator: new TorchGenerator(1000 + k) }).prevSample

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest"
+import { CliError, parseCli } from "./args.js"
+
+describe("parseCli", () => {
+  it("parses generate with defaults", () => {
+    const options = parseCli(["generate", "--prompt", "a red circle", "--out", "x.png"])
+    expect(options).toMatchObject({ command: "generate", prompt: "a red circle", out: "x.png", seed: 0, pagScale: 3, pagLayers: ["mid"], numImages: 1 })
+  })
+  it("splits layer lists and reads numbers", () => {
+    const options = parseCli(["generate", "--prompt", "p", "--out", "o.png", "--pag-layers", "down.block_2, mid", "--steps", "4", "--guidance-scale", "7.5"])
+    expect(options).toMatchObject({ pagLayers: ["down.block_2", "mid"], steps: 4, guidanceScale: 7.5 })
+  })
+  it("returns help", () => {
+    expect(parseCli([])).toBe("help")
+    expect(parseCli(["generate", "--help"])).toBe("help")
+  })
+  it.each([
+    [["paint", "--prompt", "p"], /unknown command "paint"/],
+    [["generate", "--out", "o.png"], /--prompt is required/],
+    [["generate", "--prompt", "p"], /--out is required/],
+    [["img2img", "--prompt", "p", "--out", "o.png"], /needs --image/],
+    [["inpaint", "--prompt", "p", "--out", "o.png", "--image", "i.png"], /needs --mask/],
+    [["generate", "--prompt", "p", "--out", "o.png", "--steps", "2.5"], /whole number/],
+    [["generate", "--prompt", "p", "--out", "o.png", "--seed=-1"], /at least 0/],
+    [["generate", "--prompt", "p", "--out", "o.png", "--strength", "1.5"], /at most 1/],
+    [["generate", "--prompt", "p", "--out", "o.png", "--pag-scale", "abc"], /expects a number/],
+    [["generate", "--prompt", "p", "--out", "o.png", "--bogus"], /Unknown option/],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseCli(argv)).toThrow(CliError)
+    expect(() => parseCli(argv)).toThrow(message)
+  })
+})

@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { describe, expect, it } from "vitest"
+import { loadImage } from "@pagkit/tensor"
+
+const run = promisify(execFile)
+const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts")
+
+async function pagkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args], { env: { ...process.env, INIT_CWD: "" } })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe("pagkit CLI", () => {
+  it("generates a PNG with the embedded model, printing plain progress lines off a terminal", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
+    const out = path.join(dir, "circle.png")
+    const result = await pagkit(["generate", "--prompt", "a red circle on a white background", "--steps", "3", "--out", out])
+    expect(result.stderr).toContain("generate: step 3/3")
+    expect(result.code).toBe(0)
+    const image = await loadImage(out)
+    expect(image.shape).toEqual([1, 3, 64, 64])
+  })
+
+  it("names a missing model folder and writes nothing", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
+    const result = await pagkit(["generate", "--prompt", "p", "--model", path.join(dir, "nope"), "--out", path.join(dir, "x.png")])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/model folder not found: .*nope/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it("reports an unknown PAG layer pattern with the valid layers, without a stack trace", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
+    const out = path.join(dir, "x.png")
+    const result = await pagkit(["generate", "--prompt", "p", "--pag-layers", "middle_block", "--steps", "1", "--out", out])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/middle_block/)
+    expect(result.stderr).toMatch(/mid_block\.attentions\.0/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(existsSync(out)).toBe(false)
+  })
+})

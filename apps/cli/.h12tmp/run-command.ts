@@ -1,0 +1,80 @@
+import path from "node:path"
+import { existsSync } from "node:fs"
+import { AbortedError, PipelineWorker } from "./shim.js"
+import type { WorkerCallOptions, WorkerOutput, WorkerPipelineSpec } from "./shim.js"
+import { tinyModelPath } from "@pagkit/tiny-models"
+import { CliError } from "./args.js"
+import type { CliOptions } from "./args.js"
+import { createProgress } from "./progress.js"
+
+/** Steps when the user gives none: the tiny embedded model is fast enough for more, real SDXL gets diffusers' 50. */
+const TINY_DEFAULT_STEPS = 30
+
+const tasks = { generate: "text2image", img2img: "image2image", inpaint: "inpainting" } as const
+
+/** Resolves a user path against the directory the command was typed in (pnpm scripts run from the root). */
+export function userPath(file: string): string {
+  return path.resolve(process.env["INIT_CWD"] ?? process.cwd(), file)
+}
+
+function pipelineSpec(options: CliOptions, model: string): WorkerPipelineSpec {
+  return {
+    task: tasks[options.command],
+    modelDir: model,
+    enablePag: options.pagScale > 0,
+    pagAppliedLayers: options.pagLayers,
+    ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+  }
+}
+
+function callOptions(options: CliOptions, steps: number): WorkerCallOptions {
+  return {
+    prompt: options.prompt,
+    numInferenceSteps: steps,
+    seed: options.seed,
+    numImagesPerPrompt: options.numImages,
+    ...(options.negativePrompt === undefined ? {} : { negativePrompt: options.negativePrompt }),
+    ...(options.guidanceScale === undefined ? {} : { guidanceScale: options.guidanceScale }),
+    ...(options.guidanceRescale === undefined ? {} : { guidanceRescale: options.guidanceRescale }),
+    ...(options.pagScale > 0 ? { pagScale: options.pagScale } : {}),
+    ...(options.pagAdaptiveScale === undefined ? {} : { pagAdaptiveScale: options.pagAdaptiveScale }),
+    ...(options.width === undefined ? {} : { width: options.width }),
+    ...(options.height === undefined ? {} : { height: options.height }),
+    ...(options.image === undefined ? {} : { image: userPath(options.image) }),
+    ...(options.mask === undefined ? {} : { maskImage: userPath(options.mask) }),
+    ...(options.strength === undefined ? {} : { strength: options.strength }),
+  }
+}
+
+/**
+ * Runs one command end to end and returns the files written. The pipeline runs in a worker thread, so the
+ * progress bar keeps redrawing and an abort (Ctrl-C) stops the run after the current step, writing nothing.
+ */
+export async function runCommand(options: CliOptions, signal: AbortSignal): Promise<string[]> {
+  const model = options.model === undefined ? tinyModelPath("tiny-sdxl-shapes") : userPath(options.model)
+  if (!existsSync(model)) {
+    throw new CliError(`model folder not found: ${model}. Pass --model <dir> with a diffusers ONNX export (model_index.json, unet/, vae_decoder/, …).`)
+  }
+  for (const [flag, file] of [["--image", options.image], ["--mask", options.mask]] as const) {
+    if (file !== undefined && !existsSync(userPath(file))) throw new CliError(`${flag}: file not found: ${userPath(file)}.`)
+  }
+  const steps = options.steps ?? (options.model === undefined ? TINY_DEFAULT_STEPS : 50)
+  const progress = createProgress(process.stderr, options.command)
+  const worker = new PipelineWorker()
+  let output: WorkerOutput
+  try {
+    output = await worker.run(
+      { pipeline: pipelineSpec(options, model), call: callOptions(options, steps) },
+      { signal, ...(options.quiet ? {} : { onProgress: (e) => progress.step(e.step + 1, e.numSteps, e.timestep) }) },
+    )
+  } finally {
+    progress.stop()
+    await worker.close()
+  }
+  // Ctrl-C after the last step but before the result arrived: still write nothing.
+  if (signal.aborted) throw new AbortedError(steps, steps)
+  for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`)
+  const written = await output.save(userPath(options.out))
+  if (!options.quiet) progress.finish(`${output.className}: ${steps} steps in ${(output.timings.runMs / 1000).toFixed(1)} s`)
+  return written
+}

@@ -1,0 +1,2 @@
+export * from "@pagkit/pipelines"
+export * from "../../../packages/pipelines/src/worker/index.js"

@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it, vi } from "vitest"
+import { tinyModelPath } from "@pagkit/tiny-models"
+import { PipelineCache } from "./pipeline-cache.js"
+import type { WorkerPipelineSpec } from "./protocol.js"
+
+const spec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("tiny-sdxl"), enablePag: true, pagAppliedLayers: ["mid"] }
+const cache = new PipelineCache()
+
+afterAll(async () => {
+  await cache.release()
+})
+
+describe("PipelineCache", () => {
+  it("keeps the pipeline for an equal description and rebuilds over the same model for another task or PAG setting", async () => {
+    const first = await cache.get(spec)
+    expect(first.className).toBe("StableDiffusionXLPAGPipeline")
+    expect(await cache.get({ pagAppliedLayers: ["mid"], enablePag: true, modelDir: spec.modelDir, task: "text2image" })).toBe(first)
+    const inpaint = await cache.get({ ...spec, task: "inpainting", pagAppliedLayers: ["down.block_2"] })
+    expect(inpaint.className).toBe("StableDiffusionXLPAGInpaintPipeline")
+    expect(inpaint.model).toBe(first.model)
+    expect(inpaint.pagLayersResolved).toHaveLength(4)
+    const plain = await cache.get({ ...spec, enablePag: false, scheduler: "DPMSolverMultistepScheduler" })
+    expect(plain.className).toBe("StableDiffusionXLPipeline")
+    expect(plain.schedulerConfig._class_name).toBe("DPMSolverMultistepScheduler")
+    expect(plain.model).toBe(first.model)
+    expect(cache.loads).toBe(1)
+  })
+
+  it("keeps the current pipeline when a description is invalid", async () => {
+    const current = await cache.get(spec)
+    await expect(cache.get({ ...spec, pagAppliedLayers: ["middle_block"] })).rejects.toThrow(/middle_block/)
+    expect(await cache.get(spec)).toBe(current)
+    expect(cache.loads).toBe(1)
+  })
+
+  it("releases the loaded model before loading another folder", async () => {
+    const release = vi.spyOn((await cache.get(spec)).model, "release")
+    await expect(cache.get({ ...spec, modelDir: `${spec.modelDir}-missing` })).rejects.toThrow(/tiny-sdxl-missing/)
+    expect(release).toHaveBeenCalledTimes(1)
+    expect(cache.loads).toBe(1)
+  })
+})
