@@ -7,6 +7,7 @@ import type { SdxlModel, SdxlPromptEmbeds, TimeIdsOptions } from "@pagkit/models
 import { timeIdsTensor } from "@pagkit/models-sdxl"
 import { loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
+import { residualInputMap } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
 import { hookedDenoiserOptions } from "@pagkit/models-core"
 import { SdxlUnet } from "@pagkit/models-sdxl"
@@ -112,6 +113,8 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     this.#model = init.model
     this.unetPath = init.unetPath
     this.controlnets = init.controlnets ?? []
+    // fails now, naming the UNet's inputs, when the UNet takes no ControlNet residuals
+    for (const controlnet of this.controlnets) residualInputMap(init.model.unet.session, controlnet)
     this.#ipAdapter = init.ipAdapter
     this.schedulerConfig = init.schedulerConfig ?? init.model.schedulerConfig
     const index = init.model.unet.layerIndex

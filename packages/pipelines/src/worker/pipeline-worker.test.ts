@@ -45,9 +45,8 @@ describe("PipelineWorker on tiny-sdxl", () => {
     await worker.run({ pipeline: spec, call: { ...call, numInferenceSteps: 10 } })
     clearInterval(timer)
     const elapsed = Date.now() - started
-    console.log({ ticks, elapsed })
     // A free loop ticks about elapsed / 5 times; running the UNet on this thread gives well under elapsed / 100.
-    expect(ticks).toBeGreaterThan(elapsed / 20)
+    expect(ticks).toBeGreaterThan(elapsed / 25)
   })
 
   it("stops after the current step on abort and rejects with AbortedError", async () => {
