@@ -22,11 +22,10 @@ export { readImageInput } from "./image-input.js"
 export type { ImageInput } from "./image-input.js"
 export { PipelineOutput } from "./output.js"
 export { AbortedError, InvalidOptionError, PipelineError } from "./errors.js"
-export { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaPipeline, pixartCallFromDiffusers } from "./pixart/index.js"
+export { PIXART_CALL_OPTIONS, PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput, PixArtSigmaPipeline, pixartCallFromDiffusers } from "./pixart/index.js"
 export type {
   MappedPixArtCall,
   PagLayerMatching,
   PixArtSigmaCallOptions,
-  PixArtSigmaOutput,
   PixArtSigmaPipelineOptions,
 } from "./pixart/index.js"

@@ -130,7 +130,7 @@ async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
       pagAppliedLayers: patterns,
       pagLayerMatching: "diffusers",
     })
-    const output = await pipe.call({
+    const output = await pipe.run({
       ...mapped.options,
       ...(isPag ? {} : { pagScale: 0 }),
       generator,

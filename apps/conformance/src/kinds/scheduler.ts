@@ -123,7 +123,7 @@ async function runCase(file: CaseFile): Promise<Check[]> {
 /** Scheduler cases: timesteps, sigmas, init_noise_sigma, order, every step's latents and add_noise. */
 export const schedulerKind: CaseKind = {
   name: "scheduler",
-  tolerances: `scheduler: timesteps, sigmas, init_noise_sigma, x.step{k}, add_noise within ${TOLERANCE}·max(1, |ref|); order exact`,
+  tolerances: `scheduler: timesteps, sigmas, init_noise_sigma, x.step{k}, noise.{i}, add_noise within ${TOLERANCE}·max(1, |ref|); order and number of noise draws exact`,
   detect: (file) =>
     typeof file.meta["class"] === "string" &&
     typeof file.meta["config"] === "object" &&

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 async function oneStep(guidanceScale: number, pagScale: number): Promise<{ latents: Tensor<"float32">; rows: number[] }> {
   callRows = []
-  const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidanceScale, pagScale })
+  const out = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidanceScale, pagScale })
   return { latents: out.latents, rows: callRows }
 }
 
@@ -57,7 +57,7 @@ describe("PixArtSigmaPipeline vs diffusers", () => {
     pipe.setPagAppliedLayers(meta.pag_applied_layers, { matching: "diffusers" })
     const generator = new RecordingGenerator(seed!)
     const steps: Tensor[] = []
-    const out = await pipe.call({ ...options, generator, onStep: (e) => void steps.push(e.latents) })
+    const out = await pipe.run({ ...options, generator, onStep: (e) => void steps.push(e.latents) })
     expect(out.pagLayers).toEqual(meta.pag_layers_resolved)
     expect(generator.draws).toHaveLength(1)
     expect(relativeL2(generator.draws[0]!, await file.read("noise.0"))).toBe(0)
@@ -98,7 +98,7 @@ describe("layout options", () => {
     const batched = await oneStep(4.5, 3)
     const separate = new PixArtSigmaPipeline(pipe.model, { passes: "separate" })
     callRows = []
-    const out = await separate.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidanceScale: 4.5, pagScale: 3 })
+    const out = await separate.run({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidanceScale: 4.5, pagScale: 3 })
     expect(callRows).toEqual([1, 1, 1])
     expect(separate.pagLayers.layers).toHaveLength(3) // the default "blocks.1", diffusers matching
     expect(relativeL2(out.latents, batched.latents)).toBeLessThan(1e-5)
@@ -107,7 +107,7 @@ describe("layout options", () => {
   it("drops the perturbed rows on steps where the adaptive PAG scale reaches 0", async () => {
     callRows = []
     // s_t = max(0, 3 − 1·(1000 − t)): 2 at t = 999, 0 at t = 499
-    await pipe.call({ prompt: PROMPT, numInferenceSteps: 2, seed: 0, pagScale: 3, pagAdaptiveScale: 1 })
+    await pipe.run({ prompt: PROMPT, numInferenceSteps: 2, seed: 0, pagScale: 3, pagAdaptiveScale: 1 })
     expect(callRows).toEqual([3, 2])
   })
 })
@@ -136,54 +136,54 @@ describe("PAG layers", () => {
 
 describe("call options", () => {
   it("uses given latents as the starting noise", async () => {
-    const seeded = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 5 })
+    const seeded = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, seed: 5 })
     const noise = new TorchGenerator(5).randn([1, 4, 16, 16]) as Tensor<"float32">
-    const given = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, latents: noise })
+    const given = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, latents: noise })
     expect(relativeL2(given.latents, seeded.latents)).toBe(0)
-    await expect(pipe.call({ prompt: PROMPT, latents: Tensor.zeros([1, 4, 8, 8]) })).rejects.toThrow(/latents: expected shape/)
+    await expect(pipe.run({ prompt: PROMPT, latents: Tensor.zeros([1, 4, 8, 8]) })).rejects.toThrow(/latents: expected shape/)
   })
 
   it("reports the seed it drew, skips the VAE for latent output and rejects unknown options", async () => {
-    const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0 })
+    const out = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0 })
     expect(out.images).toBeUndefined()
     expect(out.pagLayers).toEqual([])
     expect(out.warnings).toEqual([]) // no layer-matching note when PAG did not run
     expect(typeof out.seed).toBe("number")
-    const again = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0, seed: out.seed! })
+    const again = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, outputType: "latent", pagScale: 0, seed: out.seed! })
     expect(relativeL2(again.latents, out.latents)).toBe(0)
-    const typo = { prompt: PROMPT, guidance_scale: 3 } as unknown as Parameters<PixArtSigmaPipeline["call"]>[0]
-    await expect(pipe.call(typo)).rejects.toThrow(/does not take "guidance_scale"/)
+    const typo = { prompt: PROMPT, guidance_scale: 3 } as unknown as Parameters<PixArtSigmaPipeline["run"]>[0]
+    await expect(pipe.run(typo)).rejects.toThrow(/does not take "guidance_scale"/)
   })
 
   it("takes a ready guidance chain, its PAG patterns matched like the pipeline's", async () => {
     pipe.setPagAppliedLayers("blocks.1", { matching: "diffusers" })
     const reference = await oneStep(4.5, 3)
     const chain = guidance(cfg({ scale: 4.5 }), pag({ scale: 3, layers: ["blocks.1"] }))
-    const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidance: chain })
+    const out = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, seed: 3, guidance: chain })
     expect(out.pagLayers).toHaveLength(3)
     expect(relativeL2(out.latents, reference.latents)).toBe(0)
-    await expect(pipe.call({ prompt: PROMPT, guidance: chain, pagScale: 2 })).rejects.toThrow(/not both/)
+    await expect(pipe.run({ prompt: PROMPT, guidance: chain, pagScale: 2 })).rejects.toThrow(/not both/)
   })
 
   it("warns when the prompt is longer than maxSequenceLength", async () => {
     const warnings: string[] = []
-    const out = await pipe.call({ prompt: PROMPT, numInferenceSteps: 1, seed: 0, maxSequenceLength: 8, onWarning: (w) => warnings.push(w) })
+    const out = await pipe.run({ prompt: PROMPT, numInferenceSteps: 1, seed: 0, maxSequenceLength: 8, onWarning: (w) => warnings.push(w) })
     expect(out.warnings).toEqual(warnings)
     expect(warnings.filter((w) => w.includes("truncated"))).toHaveLength(1)
     expect(warnings[0]).toContain("up to 8 tokens")
   })
 
   it("names the size the fixed-size transformer takes", async () => {
-    await expect(pipe.call({ prompt: PROMPT, height: 64, width: 64 })).rejects.toThrow(PixArtSizeError)
-    await expect(pipe.call({ prompt: PROMPT, height: 48, width: 32, useResolutionBinning: false })).rejects.toThrow(/32×32/)
+    await expect(pipe.run({ prompt: PROMPT, height: 64, width: 64 })).rejects.toThrow(PixArtSizeError)
+    await expect(pipe.run({ prompt: PROMPT, height: 48, width: 32, useResolutionBinning: false })).rejects.toThrow(/32×32/)
   })
 
   it("makes several images per prompt and stops on abort", async () => {
-    const out = await pipe.call({ prompt: ["a cat", "a dog"], numImagesPerPrompt: 2, numInferenceSteps: 1, seed: 1, pagScale: 0 })
+    const out = await pipe.run({ prompt: ["a cat", "a dog"], numImagesPerPrompt: 2, numInferenceSteps: 1, seed: 1, pagScale: 0 })
     expect(out.images?.shape).toEqual([4, 3, 32, 32])
     expect([...out.images!.data].every((v) => v >= 0 && v <= 1)).toBe(true)
     const controller = new AbortController()
     controller.abort()
-    await expect(pipe.call({ prompt: PROMPT, seed: 0, signal: controller.signal })).rejects.toThrow(AbortedError)
+    await expect(pipe.run({ prompt: PROMPT, seed: 0, signal: controller.signal })).rejects.toThrow(AbortedError)
   })
 })

@@ -27,7 +27,7 @@ const IDENTITY_ATTENTION = "identity-attention"
  *
  * @example
  * const pipe = await PixArtSigmaPipeline.fromPretrained("models/tiny-pixart-sigma", { pagAppliedLayers: ["blocks.1"] })
- * const { images } = await pipe.call({ prompt: "a cactus", numInferenceSteps: 20, seed: 0, pagScale: 3 })
+ * const { images } = await pipe.run({ prompt: "a cactus", numInferenceSteps: 20, seed: 0, pagScale: 3 })
  */
 export class PixArtSigmaPipeline {
   readonly model: PixArtSigmaModel
@@ -82,7 +82,7 @@ export class PixArtSigmaPipeline {
   }
 
   /** Runs the pipeline; see {@link PixArtSigmaCallOptions}. */
-  async call(options: PixArtSigmaCallOptions): Promise<PixArtSigmaOutput> {
+  async run(options: PixArtSigmaCallOptions): Promise<PixArtSigmaOutput> {
     checkOptions(options)
     const { model } = this
     const matching = this.#matching

@@ -4,9 +4,13 @@ import type { GuidanceCallOptions } from "../guidance-options.js"
 import type { StepEvent } from "../denoising-loop.js"
 import type { ImageInput } from "../image-input.js"
 import { InvalidOptionError } from "../errors.js"
+import type { ControlNetCallOptions, IpAdapterCallOptions } from "./unet-extras.js"
 
-/** Arguments every SDXL pipeline call takes: diffusers' `__call__` arguments in camelCase. */
-export interface SdxlCallOptions extends GuidanceCallOptions {
+/**
+ * Arguments every SDXL pipeline call takes: diffusers' `__call__` arguments in camelCase. The IP-Adapter options
+ * apply once `loadIpAdapter` ran; the ControlNet options to pipelines made with `controlnet`.
+ */
+export interface SdxlCallOptions extends GuidanceCallOptions, IpAdapterCallOptions, ControlNetCallOptions {
   readonly prompt?: PromptInput
   readonly prompt2?: PromptInput
   readonly negativePrompt?: PromptInput
@@ -47,6 +51,8 @@ export interface SdxlCallOptions extends GuidanceCallOptions {
 
 /** Text-to-image arguments. */
 export interface SdxlText2ImageOptions extends SdxlCallOptions {
+  /** The control image(s) of a ControlNet pipeline, one per ControlNet (diffusers' `image`). */
+  readonly image?: ImageInput | readonly ImageInput[]
   /** Default: the UNet's `sample_size · vae_scale_factor`. */
   readonly height?: number
   readonly width?: number
@@ -62,6 +68,8 @@ export interface SdxlImage2ImageOptions extends SdxlCallOptions {
   readonly aestheticScore?: number
   /** Default 2.5. */
   readonly negativeAestheticScore?: number
+  /** The control image(s) of a ControlNet pipeline, one per ControlNet. */
+  readonly controlImage?: ImageInput | readonly ImageInput[]
 }
 
 /** Inpainting arguments. */

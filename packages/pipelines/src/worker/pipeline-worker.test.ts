@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs"
+import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { maxAbsDiff } from "@pagkit/tensor"
-import { tinyModelPath } from "@pagkit/tiny-models"
-import { AutoPipelineForText2Image } from "../auto-pipeline.js"
+import { tinyModelPath, tinyOraclesDir } from "@pagkit/tiny-models"
+import { AutoPipelineForImage2Image, AutoPipelineForText2Image } from "../auto-pipeline.js"
+import type { SdxlText2ImagePipeline } from "../sdxl/text2image.js"
 import { AbortedError, InvalidOptionError } from "../errors.js"
 import type { PipelineOutput } from "../output.js"
 import { PipelineWorker, runInWorker } from "./pipeline-worker.js"
@@ -12,12 +15,22 @@ const spec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("
 const call = { prompt: "A painting of a squirrel eating a burger", height: 64, width: 64, numInferenceSteps: 3, guidanceScale: 5, pagScale: 3, seed: 0 } as const
 
 let worker: PipelineWorker
+let pipe: SdxlText2ImagePipeline
 let inThread: PipelineOutput
+let inThreadLayerError: Error
 
 beforeAll(async () => {
   worker = new PipelineWorker()
-  const pipe = await AutoPipelineForText2Image.fromPretrained(spec.modelDir, { enablePag: true, pagAppliedLayers: ["mid"] })
+  pipe = await AutoPipelineForText2Image.fromPretrained(spec.modelDir, { enablePag: true, pagAppliedLayers: ["mid"] })
   inThread = await pipe.run(call)
+  inThreadLayerError = (() => {
+    try {
+      pipe.setPagAppliedLayers(["middle_block"])
+    } catch (error) {
+      return error as Error
+    }
+    throw new Error("expected setPagAppliedLayers to reject middle_block")
+  })()
 })
 
 afterAll(async () => {
@@ -36,6 +49,19 @@ describe("PipelineWorker on tiny-sdxl", () => {
     expect(maxAbsDiff(out.latents, inThread.latents)).toBe(0)
     expect(out.seed).toBe(0)
     expect(out.warnings).toEqual(inThread.warnings)
+    expect(out.className).toBe("StableDiffusionXLPAGPipeline")
+    expect(out.timings.loadMs).toBeGreaterThan(0) // the first run loads the model
+    expect(out.timings.runMs).toBeGreaterThan(0)
+  })
+
+  it("switches task over the loaded model and takes images as encoded bytes", async () => {
+    const file = path.join(tinyOraclesDir(), "images", "init-64.png")
+    const img2img = { prompt: call.prompt, numInferenceSteps: 4, strength: 0.5, pagScale: 3, seed: 0 }
+    const expected = await AutoPipelineForImage2Image.fromPipe(pipe).run({ ...img2img, image: file })
+    const out = await worker.run({ pipeline: { ...spec, task: "image2image" }, call: { ...img2img, image: new Uint8Array(readFileSync(file)) } })
+    expect(out.className).toBe("StableDiffusionXLPAGImg2ImgPipeline")
+    expect(out.timings.loadMs).toBe(0)
+    expect(maxAbsDiff(out.images!, expected.images!)).toBe(0)
   })
 
   it("keeps the main thread's event loop responsive during a 10-step run", async () => {
@@ -63,6 +89,7 @@ describe("PipelineWorker on tiny-sdxl", () => {
     // The worker serves the next run as usual.
     const again = await worker.run({ pipeline: spec, call })
     expect(maxAbsDiff(again.latents, inThread.latents)).toBe(0)
+    expect(again.timings.loadMs).toBe(0) // the loaded pipeline was kept
   })
 
   it("rejects at once when the signal is already aborted", async () => {
@@ -74,7 +101,8 @@ describe("PipelineWorker on tiny-sdxl", () => {
   it("sends errors back with their name, code and message", async () => {
     const bad = worker.run({ pipeline: { ...spec, pagAppliedLayers: ["middle_block"] }, call })
     await expect(bad).rejects.toBeInstanceOf(RemoteError)
-    await expect(bad).rejects.toMatchObject({ name: "LayerPatternError", code: expect.any(String), message: expect.stringMatching(/middle_block[\s\S]*mid_block\.attentions\.0/) })
+    await expect(bad).rejects.toMatchObject({ name: "LayerPatternError", code: "ONNX_LAYER_PATTERN", message: inThreadLayerError.message })
+    expect(inThreadLayerError.message).toMatch(/middle_block[\s\S]*mid_block\.attentions\.0/)
     const typo = worker.run({ pipeline: spec, call: { ...call, numInferenceStep: 3 } as never })
     await expect(typo).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(typo).rejects.toThrow(/does not take "numInferenceStep"/)
@@ -84,7 +112,7 @@ describe("PipelineWorker on tiny-sdxl", () => {
   it("runs a one-off call in its own thread, which reports errors from loading too", async () => {
     const missing = runInWorker({ pipeline: { ...spec, modelDir: `${spec.modelDir}-missing` }, call })
     await expect(missing).rejects.toBeInstanceOf(RemoteError)
-    await expect(missing).rejects.toMatchObject({ code: expect.any(String), message: expect.stringContaining("tiny-sdxl-missing") })
+    await expect(missing).rejects.toMatchObject({ name: "ModelFolderError", code: "MODEL_FOLDER_MISSING", message: expect.stringContaining("tiny-sdxl-missing") })
   })
 
   it("refuses runs after close()", async () => {

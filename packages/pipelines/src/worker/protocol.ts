@@ -54,7 +54,7 @@ export interface WorkerProgressEvent {
 
 /** Where a worker run's time went, in milliseconds. */
 export interface WorkerTimings {
-  /** Loading or rebuilding the pipeline (0 when the loaded one was reused). */
+  /** Loading weights and sessions; 0 when the loaded model was reused. */
   readonly loadMs: number
   /** The pipeline call: prompt encoding, steps, decoding. */
   readonly runMs: number
@@ -76,7 +76,7 @@ export type HostMessage =
 export interface WireResult {
   /** diffusers' class name of the pipeline that ran (e.g. `StableDiffusionXLPAGPipeline`). */
   readonly className: string
-  /** Milliseconds spent loading (0 when the pipeline was kept) and running the call, inside the worker. */
+  /** Milliseconds spent loading (0 when the loaded model was reused) and running the call, inside the worker. */
   readonly timings: WorkerTimings
   readonly images: WireTensor | undefined
   readonly latents: WireTensor

@@ -29,8 +29,10 @@ export function serveWorker(port: MessagePort | NonNullable<typeof parentPort>):
     try {
       if (controller.signal.aborted) throw abortedBeforeStart(message.call)
       const loadStart = performance.now()
+      const loadsBefore = cache.loads
       const pipe = await cache.get(message.pipeline)
       const runStart = performance.now()
+      const loadMs = cache.loads === loadsBefore ? 0 : runStart - loadStart
       const call = {
         ...callFromWire(message.call),
         signal: controller.signal,
@@ -40,7 +42,7 @@ export function serveWorker(port: MessagePort | NonNullable<typeof parentPort>):
         },
       }
       const output: PipelineOutput = await pipe.run(call)
-      const timings = { loadMs: runStart - loadStart, runMs: performance.now() - runStart }
+      const timings = { loadMs, runMs: performance.now() - runStart }
       const { wires, transfer } = prepareTransfer([output.images, output.latents])
       const result: WireResult = { className: pipe.className, timings, images: wires[0], latents: wires[1] as WireTensor, seed: output.seed, warnings: [...output.warnings] }
       post({ type: "result", id, result }, transfer)
