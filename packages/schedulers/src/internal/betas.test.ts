@@ -49,6 +49,8 @@ describe("betas", () => {
     expect(() => betasFor({ ...sdxl, beta_schedule: "quadratic" }, "DDIMScheduler")).toThrow(
       /DDIMScheduler.*quadratic.*scaled_linear/,
     )
+    expect(() => betasFor({ ...sdxl, beta_schedule: "exp" }, "DDIMScheduler")).toThrow(InvalidSchedulerConfigError)
+    expect(betasFor({ ...sdxl, beta_schedule: "exp" }, "HeunDiscreteScheduler", true).length).toBe(1000)
   })
 
   it("rescales to zero terminal SNR: last alpha_cumprod is 0, first unchanged", () => {

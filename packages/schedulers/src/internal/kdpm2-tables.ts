@@ -2,7 +2,7 @@
 // interleaved timesteps. Ported from diffusers `scheduling_k_dpm_2_discrete.py` and
 // `scheduling_k_dpm_2_ancestral_discrete.py` (`set_timesteps`), float32 like the torch tensors there.
 import { karrasStyleTables } from "./karras-tables.js"
-import { roundHalfEven, sigmaToT } from "./sigmas.js"
+import { roundHalfEven, sigmaToTF32 } from "./sigmas.js"
 import type { SigmaConversion } from "./sigmas.js"
 
 const f32 = Math.fround
@@ -75,7 +75,7 @@ export function kdpm2Tables(options: {
   } else {
     interpol = sigmas.map((_, k) => f32(Math.exp(lerpHalf(logS[k]!, logS[(k - 1 + n) % n]!))))
   }
-  const timestepsInterpol = interpol.map((s) => castT(sigmaToT(s, tables.logSigmas)))
+  const timestepsInterpol = interpol.map((s) => castT(sigmaToTF32(s, tables.logSigmas)))
   const interleaved: number[] = [timesteps[0]!]
   const offset = options.ancestral ? 0 : 1
   for (let k = 1; k < timesteps.length; k++) interleaved.push(timestepsInterpol[k - 1 + offset]!, timesteps[k]!)

@@ -70,6 +70,22 @@ export function sigmaToT(sigma: number, logSigmas: Float32Array | Float64Array):
   return (1 - w) * lowIdx + w * (lowIdx + 1)
 }
 
+/**
+ * `_sigma_to_t` evaluated on float32 tensors (KDPM2's midpoint timesteps pass torch float32 values): every
+ * operation rounds to float32, and so does the result.
+ */
+export function sigmaToTF32(sigma: number, logSigmas: Float32Array): number {
+  const logSigma = f32(Math.log(Math.max(f32(sigma), f32(1e-10))))
+  let lowIdx = 0
+  for (let i = 0; i < logSigmas.length; i++) if (f32(logSigma - logSigmas[i]!) >= 0) lowIdx = i
+  lowIdx = Math.min(lowIdx, logSigmas.length - 2)
+  const low = logSigmas[lowIdx]!
+  const high = logSigmas[lowIdx + 1]!
+  let w = f32(f32(low - logSigma) / f32(low - high))
+  w = Math.min(Math.max(w, 0), 1)
+  return f32(f32(f32(1 - w) * lowIdx) + f32(w * (lowIdx + 1)))
+}
+
 /** `_convert_to_karras`: `(max^(1/rho) + ramp·(min^(1/rho) − max^(1/rho)))^rho`, float64. */
 export function karrasSigmas(sigmaMin: number, sigmaMax: number, numSteps: number, rho = 7.0): Float64Array {
   const ramp = npLinspace(0, 1, numSteps)
