@@ -2,7 +2,8 @@ import { existsSync } from "node:fs"
 import path from "node:path"
 import { loadControlNet } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
-import { locateOnnxModel } from "@pagkit/models-core"
+import { loadModelIndex, locateOnnxModel } from "@pagkit/models-core"
+import { PipelineError } from "./errors.js"
 import { identityAttention } from "@pagkit/onnx"
 import { loadSdxl } from "@pagkit/models-sdxl"
 import type { LoadSdxlOptions, SdxlModel } from "@pagkit/models-sdxl"
@@ -61,6 +62,18 @@ async function loadModel(dir: string, options: FromPretrainedOptions): Promise<S
   return loadSdxl(dir, { ...load, hooks: [identityAttention()] })
 }
 
+/** Fails early, pointing elsewhere, when the folder holds another kind of pipeline. */
+async function checkSdxlFolder(dir: string): Promise<void> {
+  const index = await loadModelIndex(dir)
+  if (index.className !== undefined && !index.className.startsWith("StableDiffusionXL")) {
+    throw new PipelineError(
+      "WRONG_PIPELINE",
+      `"${dir}" holds a ${index.className}, not an SDXL pipeline. Load it with DiffusionPipeline.fromPretrained` +
+        `${index.className.startsWith("PixArt") ? " or PixArtSigmaPipeline.fromPretrained" : ""}.`,
+    )
+  }
+}
+
 /** The UNet `model.onnx` that `loadSdxl` loads for these options (a folder override may nest `unet/`). */
 async function unetModelPath(dir: string, override: FromPretrainedOptions["unet"]): Promise<string | undefined> {
   if (override === undefined) return (await locateOnnxModel(dir, "unet")).modelPath
@@ -108,6 +121,7 @@ function autoPipeline<T extends SdxlTask>(task: T) {
      * const pipe = await AutoPipelineForText2Image.fromPretrained("models/sdxl", { enablePag: true, pagAppliedLayers: ["mid"] })
      */
     async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
+      await checkSdxlFolder(dir)
       const [model, controlnets, unetPath] = await Promise.all([
         loadModel(dir, options),
         loadControlNets(options.controlnet),

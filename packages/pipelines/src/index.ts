@@ -4,6 +4,8 @@
  */
 export { AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image } from "./auto-pipeline.js"
 export type { FromPipeOptions, FromPretrainedOptions } from "./auto-pipeline.js"
+export { DiffusionPipeline } from "./diffusion-pipeline.js"
+export type { Text2ImagePipeline } from "./diffusion-pipeline.js"
 export { SdxlPipeline } from "./sdxl/sdxl-pipeline.js"
 export type { PrepareContext, PreparedRun, SdxlPipelineInit, SdxlTask } from "./sdxl/sdxl-pipeline.js"
 export { SdxlText2ImagePipeline } from "./sdxl/text2image.js"

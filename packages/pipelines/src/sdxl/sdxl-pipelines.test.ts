@@ -83,3 +83,13 @@ describe("SDXL pipelines on tiny-sdxl", () => {
     expect(PipelineError).toBeDefined()
   })
 })
+
+describe("DiffusionPipeline", () => {
+  it("loads the pipeline a folder holds and points SDXL loaders away from other folders", async () => {
+    const { DiffusionPipeline } = await import("../diffusion-pipeline.js")
+    const { PixArtSigmaPipeline } = await import("../pixart/pixart-sigma-pipeline.js")
+    const pixart = await DiffusionPipeline.fromPretrained(tinyModelPath("tiny-pixart-sigma"))
+    expect(pixart).toBeInstanceOf(PixArtSigmaPipeline)
+    await expect(AutoPipelineForText2Image.fromPretrained(tinyModelPath("tiny-pixart-sigma"))).rejects.toThrow(/PixArtSigmaPipeline, not an SDXL pipeline/)
+  })
+})

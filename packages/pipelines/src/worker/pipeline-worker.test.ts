@@ -9,7 +9,7 @@ import { AbortedError, InvalidOptionError } from "../errors.js"
 import type { PipelineOutput } from "../output.js"
 import { PipelineWorker, runInWorker } from "./pipeline-worker.js"
 import type { WorkerPipelineSpec, WorkerProgressEvent } from "./protocol.js"
-import { RemoteError, WorkerClosedError } from "./remote-error.js"
+import { RemoteError, WorkerClosedError, WorkerFailedError } from "./remote-error.js"
 
 const spec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("tiny-sdxl"), enablePag: true, pagAppliedLayers: ["mid"] }
 const call = { prompt: "A painting of a squirrel eating a burger", height: 64, width: 64, numInferenceSteps: 3, guidanceScale: 5, pagScale: 3, seed: 0 } as const
@@ -115,9 +115,16 @@ describe("PipelineWorker on tiny-sdxl", () => {
     await expect(missing).rejects.toMatchObject({ name: "ModelFolderError", code: "MODEL_FOLDER_MISSING", message: expect.stringContaining("tiny-sdxl-missing") })
   })
 
-  it("refuses runs after close()", async () => {
-    const closed = new PipelineWorker()
-    await closed.close()
-    await expect(closed.run({ pipeline: spec, call })).rejects.toBeInstanceOf(WorkerClosedError)
+  it("rejects with the error of a throwing onProgress, cancelling the run", async () => {
+    const run = worker.run({ pipeline: spec, call: { ...call, numInferenceSteps: 10 } }, { onProgress: () => {
+      throw new RangeError("progress callback failed")
+    } })
+    await expect(run).rejects.toThrow(RangeError)
+  })
+
+  it("close() during a run rejects it, and later runs are refused", async () => {
+    const run = worker.run({ pipeline: spec, call: { ...call, numInferenceSteps: 10 } }, { onProgress: () => void worker.close() })
+    await expect(run).rejects.toBeInstanceOf(WorkerFailedError)
+    await expect(worker.run({ pipeline: spec, call })).rejects.toBeInstanceOf(WorkerClosedError)
   })
 })

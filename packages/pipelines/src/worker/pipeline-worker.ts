@@ -112,7 +112,7 @@ export class PipelineWorker {
     })
   }
 
-  /** Ends the worker thread (freeing its sessions). Runs still going reject with a `WorkerFailedError`. */
+  /** Ends the worker thread and with it the loaded sessions. Runs still going reject with a `WorkerFailedError`. */
   async close(): Promise<void> {
     this.#closed = true
     const worker = this.#worker
