@@ -54,6 +54,22 @@ describe("ControlNet in the SDXL pipelines", () => {
     expect(relativeL2(out.latents, oracle.get("latents.step4")!)).toBeLessThan(1e-4)
   })
 
+  it("image-to-image with a ControlNet takes the control image as controlImage", async () => {
+    const t2i = await AutoPipelineForText2Image.fromPretrained(tinyModelPath("tiny-sdxl"), {
+      enablePag: true,
+      unet: tinyModelPath("variants/unet-controlnet"),
+      controlnet: tinyModelPath("tiny-controlnet-sdxl"),
+    })
+    const img2img = AutoPipelineForImage2Image.fromPipe(t2i)
+    expect(img2img.className).toBe("StableDiffusionXLControlNetPAGImg2ImgPipeline")
+    const init = path.join(tinyOraclesDir(), "images", "init-64.png")
+    const run = { prompt: "a dog", image: init, strength: 0.6, numInferenceSteps: 3, seed: 0 }
+    const weak = await img2img.run({ ...run, controlImage, controlnetConditioningScale: 0 })
+    const strong = await img2img.run({ ...run, controlImage, controlnetConditioningScale: 1 })
+    expect(relativeL2(strong.latents, weak.latents)).toBeGreaterThan(1e-4)
+    expect(() => AutoPipelineForImage2Image.fromPipe(t2i, { controlnet: [] })).toThrow(/needs a ControlNet/)
+  })
+
   it("refuses a ControlNet for a UNet without residual inputs", async () => {
     const load = AutoPipelineForText2Image.fromPretrained(tinyModelPath("tiny-sdxl"), { controlnet: tinyModelPath("tiny-controlnet-sdxl") })
     await expect(load).rejects.toThrow(/residual/)

@@ -7,7 +7,7 @@ import type { SdxlModel, SdxlPromptEmbeds, TimeIdsOptions } from "@pagkit/models
 import { timeIdsTensor } from "@pagkit/models-sdxl"
 import { loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
-import { residualInputMap } from "@pagkit/controlnet"
+import { residualInputMap, unetResidualInputs } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
 import { hookedDenoiserOptions } from "@pagkit/models-core"
 import { SdxlUnet } from "@pagkit/models-sdxl"
@@ -115,6 +115,12 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     this.controlnets = init.controlnets ?? []
     // fails now, naming the UNet's inputs, when the UNet takes no ControlNet residuals
     for (const controlnet of this.controlnets) residualInputMap(init.model.unet.session, controlnet)
+    if (this.controlnets.length === 0 && unetResidualInputs(init.model.unet.session) !== undefined) {
+      throw new PipelineError(
+        "CONTROLNET_REQUIRED",
+        `this UNet takes ControlNet residual inputs (${unetResidualInputs(init.model.unet.session)!.join(", ")}), so it needs a ControlNet: pass { controlnet }, or load the folder's plain UNet.`,
+      )
+    }
     this.#ipAdapter = init.ipAdapter
     this.schedulerConfig = init.schedulerConfig ?? init.model.schedulerConfig
     const index = init.model.unet.layerIndex

@@ -1,4 +1,3 @@
-import type { SdxlModel } from "@pagkit/models-sdxl"
 import { AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image } from "../auto-pipeline.js"
 import type { FromPretrainedOptions } from "../auto-pipeline.js"
 import type { SdxlCallOptions } from "../sdxl/sdxl-options.js"
@@ -14,16 +13,14 @@ export type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
 const auto = { text2image: AutoPipelineForText2Image, image2image: AutoPipelineForImage2Image, inpainting: AutoPipelineForInpainting } as const
 const constructors = { text2image: SdxlText2ImagePipeline, image2image: SdxlImage2ImagePipeline, inpainting: SdxlInpaintPipeline } as const
 
-/** What decides which weights and sessions are loaded. */
-function modelKey(spec: WorkerPipelineSpec): string {
-  return JSON.stringify([spec.modelDir, spec.executionProviders ?? null])
-}
-
-/** Equal for equal descriptions, whatever their key order. */
-function stableKey(spec: WorkerPipelineSpec): string {
-  const entries = Object.entries(spec).filter(([, v]) => v !== undefined)
+/** Equal for equal descriptions, whatever their key order; `keys` limits it to some fields. */
+function stableKey(spec: WorkerPipelineSpec, keys?: readonly (keyof WorkerPipelineSpec)[]): string {
+  const entries = Object.entries(spec).filter(([k, v]) => v !== undefined && (keys === undefined || keys.includes(k as keyof WorkerPipelineSpec)))
   return JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : 1)))
 }
+
+/** The fields that decide which weights and sessions are loaded. */
+const modelFields = ["modelDir", "executionProviders", "unet", "controlnet", "ipAdapter"] as const
 
 function loadOptions(spec: WorkerPipelineSpec): FromPretrainedOptions {
   return {
@@ -32,13 +29,20 @@ function loadOptions(spec: WorkerPipelineSpec): FromPretrainedOptions {
     ...(spec.layerMatching === undefined ? {} : { layerMatching: spec.layerMatching }),
     ...(spec.scheduler === undefined ? {} : { scheduler: spec.scheduler }),
     ...(spec.executionProviders === undefined ? {} : { executionProviders: spec.executionProviders }),
+    ...(spec.unet === undefined ? {} : { unet: spec.unet }),
+    ...(spec.controlnet === undefined ? {} : { controlnet: spec.controlnet }),
   }
+}
+
+async function releasePipeline(pipe: AnySdxlPipeline): Promise<void> {
+  await Promise.all([pipe.model.release(), pipe.ipAdapter?.adapter.release(), ...pipe.controlnets.map((c) => c.release())])
 }
 
 /**
  * Keeps the pipeline a worker serves. The same description reuses the pipeline; a description that differs only in
- * task, PAG layers, layer matching or scheduler builds a new pipeline over the loaded model (no weights read again,
- * as `fromPipe`); another folder or execution providers releases the model and loads the new one.
+ * task, PAG layers, layer matching, scheduler or IP-Adapter scale builds a new pipeline over the loaded model (no
+ * weights read again, as `fromPipe`); another folder, UNet, ControlNet, IP-Adapter or execution providers releases
+ * the model and loads the new one.
  */
 export class PipelineCache {
   #specKey: string | undefined
@@ -51,34 +55,48 @@ export class PipelineCache {
   async get(spec: WorkerPipelineSpec): Promise<AnySdxlPipeline> {
     const specKey = stableKey(spec)
     if (this.#pipe !== undefined && specKey === this.#specKey) return this.#pipe
-    const key = modelKey(spec)
-    if (this.#pipe !== undefined && key === this.#modelKey) {
-      this.#pipe = this.#build(spec, this.#pipe.model)
+    const modelKey = stableKey(spec, modelFields)
+    if (this.#pipe !== undefined && modelKey === this.#modelKey) {
+      const pipe = this.#rebuild(spec, this.#pipe)
+      this.#pipe = pipe
     } else {
       await this.release()
-      this.#pipe = (await auto[spec.task].fromPretrained(spec.modelDir, loadOptions(spec))) as AnySdxlPipeline
+      const pipe = (await auto[spec.task].fromPretrained(spec.modelDir, loadOptions(spec))) as AnySdxlPipeline
       this.loads += 1
-      this.#modelKey = key
+      if (spec.ipAdapter !== undefined) {
+        try {
+          await pipe.loadIpAdapter(spec.ipAdapter)
+        } catch (error) {
+          await releasePipeline(pipe)
+          throw error
+        }
+      }
+      this.#pipe = pipe
+      this.#modelKey = modelKey
     }
+    if (spec.ipAdapter !== undefined) this.#pipe.setIpAdapterScale(spec.ipAdapterScale ?? 1)
     this.#specKey = specKey
     return this.#pipe
   }
 
-  /** Frees the loaded model's sessions. */
+  /** Frees the loaded model's sessions (and its IP-Adapter's and ControlNets'). */
   async release(): Promise<void> {
-    const model = this.#pipe?.model
+    const pipe = this.#pipe
     this.#pipe = undefined
     this.#specKey = undefined
     this.#modelKey = undefined
-    await model?.release()
+    if (pipe !== undefined) await releasePipeline(pipe)
   }
 
-  /** A pipeline over an already-loaded model, as `AutoPipelineFor….fromPretrained` would build it. */
-  #build(spec: WorkerPipelineSpec, model: SdxlModel): AnySdxlPipeline {
+  /** A pipeline over `base`'s model, UNet, ControlNets and IP-Adapter, as `AutoPipelineFor….fromPipe` builds it. */
+  #rebuild(spec: WorkerPipelineSpec, base: AnySdxlPipeline): AnySdxlPipeline {
     const layers = spec.pagAppliedLayers === undefined ? ["mid"] : typeof spec.pagAppliedLayers === "string" ? [spec.pagAppliedLayers] : spec.pagAppliedLayers
     const Pipeline = constructors[spec.task]
     const pipe = new Pipeline({
-      model,
+      model: base.model,
+      unetPath: base.unetPath,
+      controlnets: base.controlnets,
+      ipAdapter: base.ipAdapter,
       ...(spec.layerMatching === undefined ? {} : { layerMatching: spec.layerMatching }),
       pagAppliedLayers: spec.enablePag === true ? layers : undefined,
     }) as AnySdxlPipeline

@@ -38,13 +38,16 @@ describe("worker protocol", () => {
 
   it("sends tensors in call options as plain data and rebuilds them", () => {
     const latents = Tensor.fromArray([1, 2, 3, 4], [1, 4, 1, 1])
-    const wire = roundTrip(callToWire({ prompt: "p", seed: 3n, latents, image: new Uint8Array([1, 2]), height: undefined }))
+    const wire = roundTrip(callToWire({ prompt: ["p", "q"], seed: 3n, latents, image: [new Uint8Array([1, 2]), latents], height: undefined }))
     expect(latents.data.byteLength).toBe(16) // the caller keeps its tensor
     expect("height" in wire).toBe(false)
     const call = callFromWire(wire)
     expect(call["latents"]).toBeInstanceOf(Tensor)
     expect((call["latents"] as Tensor).shape).toEqual([1, 4, 1, 1])
-    expect(call["image"]).toBeInstanceOf(Uint8Array)
+    expect(call["prompt"]).toEqual(["p", "q"])
+    const [bytes, tensor] = call["image"] as unknown[]
+    expect(bytes).toBeInstanceOf(Uint8Array)
+    expect(tensor).toBeInstanceOf(Tensor)
     expect(call["seed"]).toBe(3n)
   })
 })

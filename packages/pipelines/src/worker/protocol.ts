@@ -1,5 +1,6 @@
 import { Tensor } from "@pagkit/tensor"
 import type { DType, DataTypeMap, Shape } from "@pagkit/tensor"
+import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "../layer-resolver.js"
 import type { SdxlTask } from "../sdxl/sdxl-pipeline.js"
@@ -22,6 +23,14 @@ export interface WorkerPipelineSpec {
   readonly scheduler?: string | SchedulerConfig
   /** onnxruntime execution providers (default `["cpu"]`). */
   readonly executionProviders?: readonly string[]
+  /** A UNet folder instead of the folder's own (e.g. one taking ControlNet residuals). */
+  readonly unet?: string
+  /** ControlNet folder(s): makes a ControlNet pipeline. */
+  readonly controlnet?: string | readonly string[]
+  /** An IP-Adapter to load (diffusers' `load_ip_adapter`), as file and folder paths. */
+  readonly ipAdapter?: Omit<LoadIpAdapterOptions, "sessionOptions">
+  /** IP-Adapter scale: a number or a per-block map (default 1, as diffusers). */
+  readonly ipAdapterScale?: IpAdapterScaleInput
 }
 
 /** Call options that cannot cross a thread (functions, live objects): use the worker's `onProgress` and `signal`. */
@@ -108,18 +117,20 @@ function isWireTensor(value: unknown): value is WireTensor {
 
 /** Call options with every tensor replaced by its plain-data form (top-level values and arrays of them). */
 export function callToWire(call: object): Record<string, unknown> {
+  const encode = (value: unknown): unknown => (value instanceof Tensor ? toWire(value) : value)
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(call)) {
     if (value === undefined) continue
-    out[key] = value instanceof Tensor ? toWire(value) : value
+    out[key] = Array.isArray(value) ? value.map(encode) : encode(value)
   }
   return out
 }
 
 /** Call options with plain-data tensors made tensors again (inside the worker). */
 export function callFromWire(call: Record<string, unknown>): Record<string, unknown> {
+  const decode = (value: unknown): unknown => (isWireTensor(value) ? fromWire(value) : value)
   const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(call)) out[key] = isWireTensor(value) ? fromWire(value) : value
+  for (const [key, value] of Object.entries(call)) out[key] = Array.isArray(value) ? value.map(decode) : decode(value)
   return out
 }
 
