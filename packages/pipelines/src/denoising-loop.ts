@@ -25,6 +25,8 @@ export interface DenoisingLoopOptions {
   readonly latents: Tensor<"float32">
   /** Shared with the latents' draws: stochastic schedulers continue its stream, as in diffusers. */
   readonly generator: TorchGenerator
+  /** DDIM's η (diffusers' `eta`, passed to schedulers whose `step` takes it; others ignore it). */
+  readonly eta?: number
   /** `"batched"`: one model call per step (diffusers' layout); `"separate"`: one per branch, lower peak memory. */
   readonly passes?: "batched" | "separate"
   /** Runs one planned pass; `modelInput` is `scheduler.scaleModelInput(latents, t)` for the chunk's samples. */
@@ -56,7 +58,8 @@ export async function runDenoisingLoop(options: DenoisingLoopOptions): Promise<T
       denoise: (pass) => options.denoise(pass, modelInput, ctx),
     })) as Tensor<"float32">
     const modelOutput = options.toSchedulerOutput?.(guided) ?? guided
-    latents = scheduler.step(modelOutput, timestep, latents, { generator: options.generator }).prevSample
+    const stepOptions = { generator: options.generator, ...(options.eta === undefined ? {} : { eta: options.eta }) }
+    latents = scheduler.step(modelOutput, timestep, latents, stepOptions).prevSample
     if (options.afterStep !== undefined) latents = options.afterStep(latents, ctx)
     await options.onStep?.({ step: stepIndex, numSteps: timesteps.length, timestep, latents })
   }

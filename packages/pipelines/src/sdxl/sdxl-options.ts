@@ -41,6 +41,8 @@ export interface SdxlCallOptions extends GuidanceCallOptions, IpAdapterCallOptio
   readonly negativeCropsCoordsTopLeft?: SizeHW
   readonly negativeTargetSize?: SizeHW
   readonly clipSkip?: number
+  /** DDIM's η, for schedulers whose step takes it (diffusers' `eta`). */
+  readonly eta?: number
   /** `"batched"` (default): one UNet call per step; `"separate"`: one per branch (lower peak memory, same result). */
   readonly passes?: "batched" | "separate"
   /** `"tensor"` (default) decodes images; `"latent"` returns latents only. */
@@ -86,7 +88,7 @@ const common = [
   "prompt", "prompt2", "negativePrompt", "negativePrompt2", "promptEmbeds", "pooledPromptEmbeds", "negativePromptEmbeds",
   "negativePooledPromptEmbeds", "numInferenceSteps", "timesteps", "sigmas", "denoisingEnd", "numImagesPerPrompt", "seed",
   "generator", "latents", "originalSize", "cropsCoordsTopLeft", "targetSize", "negativeOriginalSize",
-  "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "passes", "outputType", "onStep", "signal",
+  "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "eta", "passes", "outputType", "onStep", "signal",
   "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance",
 ]
 

@@ -265,6 +265,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       timesteps: prepared.timesteps,
       latents: prepared.latents,
       generator,
+      ...(options.eta === undefined ? {} : { eta: options.eta }),
       ...(options.passes === undefined ? {} : { passes: options.passes }),
       denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { ...sources, ...extras.rowSources }, prepared, extras),
       ...(prepared.afterStep === undefined ? {} : { afterStep: prepared.afterStep }),

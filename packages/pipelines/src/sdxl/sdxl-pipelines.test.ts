@@ -93,3 +93,32 @@ describe("DiffusionPipeline", () => {
     await expect(AutoPipelineForText2Image.fromPretrained(tinyModelPath("tiny-pixart-sigma"))).rejects.toThrow(/PixArtSigmaPipeline, not an SDXL pipeline/)
   })
 })
+
+describe("inpainting and scheduler options", () => {
+  it("paddingMaskCrop repaints a crop around the mask and keeps the rest of the image", async () => {
+    const inpaint = AutoPipelineForInpainting.fromPipe(pag)
+    const image = path.join(tinyOraclesDir(), "images", "init-64.png")
+    const maskImage = path.join(tinyOraclesDir(), "images", "mask-64.png")
+    const { loadImage, loadImageGray } = await import("@pagkit/tensor")
+    const out = await inpaint.run({ prompt, image, maskImage, strength: 0.8, numInferenceSteps: 2, seed: 1, paddingMaskCrop: 4 })
+    const original = await loadImage(image)
+    const mask = await loadImageGray(maskImage)
+    expect(out.images!.shape).toEqual(original.shape)
+    let outsideMax = 0
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < 64 * 64; i++) {
+        if (mask.data[i]! === 0) outsideMax = Math.max(outsideMax, Math.abs(out.images!.data[c * 4096 + i]! - original.data[c * 4096 + i]!))
+      }
+    }
+    expect(outsideMax).toBeLessThan(2 / 255)
+  })
+
+  it("passes eta to DDIM: eta 1 draws noise and changes the result", async () => {
+    const ddim = AutoPipelineForText2Image.fromPipe(pag)
+    ddim.setScheduler("DDIMScheduler")
+    const deterministic = await ddim.run({ ...small, eta: 0 })
+    const stochastic = await ddim.run({ ...small, eta: 1 })
+    expect(relativeL2(stochastic.latents, deterministic.latents)).toBeGreaterThan(1e-3)
+    expect(() => ddim.setScheduler("NoSuchScheduler")).toThrow(/EulerDiscreteScheduler/)
+  })
+})

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it, vi } from "vitest"
-import { tinyModelPath } from "@pagkit/tiny-models"
+import path from "node:path"
+import { tinyModelPath, tinyModelsDir } from "@pagkit/tiny-models"
 import { PipelineCache } from "./pipeline-cache.js"
 import type { WorkerPipelineSpec } from "./protocol.js"
 
@@ -38,5 +39,21 @@ describe("PipelineCache", () => {
     await expect(cache.get({ ...spec, modelDir: `${spec.modelDir}-missing` })).rejects.toThrow(/tiny-sdxl-missing/)
     expect(release).toHaveBeenCalledTimes(1)
     expect(cache.loads).toBe(1)
+  })
+
+  it("loads an IP-Adapter with the model and shares it with pipelines rebuilt for other tasks", async () => {
+    const adapterDir = path.join(tinyModelsDir(), "tiny-ip-adapter")
+    const ipAdapter = {
+      weights: path.join(adapterDir, "ip-adapter_tiny-sdxl.safetensors"),
+      imageEncoder: path.join(adapterDir, "image_encoder"),
+      featureExtractor: path.join(adapterDir, "feature_extractor"),
+    }
+    const withAdapter = await cache.get({ ...spec, ipAdapter, ipAdapterScale: 0.5 })
+    expect(withAdapter.ipAdapter).toBeDefined()
+    expect(withAdapter.acceptedOptions.has("ipAdapterImage")).toBe(true)
+    const img2img = await cache.get({ ...spec, task: "image2image", ipAdapter, ipAdapterScale: 0.8 })
+    expect(img2img.ipAdapter).toBe(withAdapter.ipAdapter)
+    expect(img2img.model.unet).toBe(withAdapter.model.unet)
+    expect(cache.loads).toBe(2)
   })
 })

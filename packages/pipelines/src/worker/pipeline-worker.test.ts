@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { maxAbsDiff } from "@pagkit/tensor"
+import { maxAbsDiff, readSafetensors, relativeL2 } from "@pagkit/tensor"
 import { tinyModelPath, tinyOraclesDir } from "@pagkit/tiny-models"
 import { AutoPipelineForImage2Image, AutoPipelineForText2Image } from "../auto-pipeline.js"
 import type { SdxlText2ImagePipeline } from "../sdxl/text2image.js"
@@ -107,6 +107,21 @@ describe("PipelineWorker on tiny-sdxl", () => {
     await expect(typo).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(typo).rejects.toThrow(/does not take "numInferenceStep"/)
     await expect(worker.run({ pipeline: spec, call: { ...call, onStep: () => {} } as never })).rejects.toThrow(/"onStep" cannot be sent/)
+  })
+
+  it("loads another model for a ControlNet description and reproduces diffusers' run", async () => {
+    const oracle = await readSafetensors(path.join(tinyOraclesDir(), "sdxl-controlnet-pag-noprompt.safetensors"))
+    const controlnetSpec = { ...spec, unet: tinyModelPath("variants/unet-controlnet"), controlnet: tinyModelPath("tiny-controlnet-sdxl") }
+    const out = await worker.run({
+      pipeline: controlnetSpec,
+      call: {
+        prompt: "", image: path.join(tinyOraclesDir(), "images", "control-edges-64.png"), numInferenceSteps: 5,
+        guidanceScale: 0, pagScale: 3, controlnetConditioningScale: 0.5, seed: 1,
+      },
+    })
+    expect(out.className).toBe("StableDiffusionXLControlNetPAGPipeline")
+    expect(out.timings.loadMs).toBeGreaterThan(0)
+    expect(relativeL2(out.latents, oracle.get("latents.step4")!)).toBeLessThan(1e-4)
   })
 
   it("runs a one-off call in its own thread, which reports errors from loading too", async () => {
