@@ -31,3 +31,22 @@ export type {
   PixArtSigmaCallOptions,
   PixArtSigmaPipelineOptions,
 } from "./pixart/index.js"
+export {
+  PipelineWorker,
+  RemoteError,
+  WorkerClosedError,
+  WorkerFailedError,
+  WorkerOutput,
+  runInWorker,
+  unserializableOptions,
+} from "./worker/index.js"
+export type {
+  UnserializableOption,
+  WireError,
+  WorkerCallOptions,
+  WorkerPipelineSpec,
+  WorkerProgressEvent,
+  WorkerRunOptions,
+  WorkerRunRequest,
+  WorkerTimings,
+} from "./worker/index.js"

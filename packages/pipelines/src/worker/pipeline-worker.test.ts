@@ -12,6 +12,8 @@ import type { WorkerPipelineSpec, WorkerProgressEvent } from "./protocol.js"
 import { RemoteError, WorkerClosedError, WorkerFailedError } from "./remote-error.js"
 
 const spec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("tiny-sdxl"), enablePag: true, pagAppliedLayers: ["mid"] }
+const controlnetSpec: WorkerPipelineSpec = { ...spec, unet: tinyModelPath("variants/unet-controlnet"), controlnet: tinyModelPath("tiny-controlnet-sdxl") }
+const controlImage = path.join(tinyOraclesDir(), "images", "control-edges-64.png")
 const call = { prompt: "A painting of a squirrel eating a burger", height: 64, width: 64, numInferenceSteps: 3, guidanceScale: 5, pagScale: 3, seed: 0 } as const
 
 let worker: PipelineWorker
@@ -109,21 +111,6 @@ describe("PipelineWorker on tiny-sdxl", () => {
     await expect(worker.run({ pipeline: spec, call: { ...call, onStep: () => {} } as never })).rejects.toThrow(/"onStep" cannot be sent/)
   })
 
-  it("loads another model for a ControlNet description and reproduces diffusers' run", async () => {
-    const oracle = await readSafetensors(path.join(tinyOraclesDir(), "sdxl-controlnet-pag-noprompt.safetensors"))
-    const controlnetSpec = { ...spec, unet: tinyModelPath("variants/unet-controlnet"), controlnet: tinyModelPath("tiny-controlnet-sdxl") }
-    const out = await worker.run({
-      pipeline: controlnetSpec,
-      call: {
-        prompt: "", image: path.join(tinyOraclesDir(), "images", "control-edges-64.png"), numInferenceSteps: 5,
-        guidanceScale: 0, pagScale: 3, controlnetConditioningScale: 0.5, seed: 1,
-      },
-    })
-    expect(out.className).toBe("StableDiffusionXLControlNetPAGPipeline")
-    expect(out.timings.loadMs).toBeGreaterThan(0)
-    expect(relativeL2(out.latents, oracle.get("latents.step4")!)).toBeLessThan(1e-4)
-  })
-
   it("runs a one-off call in its own thread, which reports errors from loading too", async () => {
     const missing = runInWorker({ pipeline: { ...spec, modelDir: `${spec.modelDir}-missing` }, call })
     await expect(missing).rejects.toBeInstanceOf(RemoteError)
@@ -137,8 +124,23 @@ describe("PipelineWorker on tiny-sdxl", () => {
     await expect(run).rejects.toThrow(RangeError)
   })
 
+  it("loads another model for a ControlNet description and reproduces diffusers' run", async () => {
+    const oracle = await readSafetensors(path.join(tinyOraclesDir(), "sdxl-controlnet-pag-noprompt.safetensors"))
+    const out = await worker.run({
+      pipeline: controlnetSpec,
+      call: {
+        prompt: "", image: controlImage, numInferenceSteps: 5,
+        guidanceScale: 0, pagScale: 3, controlnetConditioningScale: 0.5, seed: 1,
+      },
+    })
+    expect(out.className).toBe("StableDiffusionXLControlNetPAGPipeline")
+    expect(out.timings.loadMs).toBeGreaterThan(0)
+    expect(relativeL2(out.latents, oracle.get("latents.step4")!)).toBeLessThan(1e-4)
+  })
+
   it("close() during a run rejects it, and later runs are refused", async () => {
-    const run = worker.run({ pipeline: spec, call: { ...call, numInferenceSteps: 10 } }, { onProgress: () => void worker.close() })
+    const longCall = { ...call, image: controlImage, numInferenceSteps: 10 }
+    const run = worker.run({ pipeline: controlnetSpec, call: longCall }, { onProgress: () => void worker.close() })
     await expect(run).rejects.toBeInstanceOf(WorkerFailedError)
     await expect(worker.run({ pipeline: spec, call })).rejects.toBeInstanceOf(WorkerClosedError)
   })

@@ -1,2 +1,0 @@
-export * from "@pagkit/pipelines"
-export * from "../../../packages/pipelines/src/worker/index.js"
