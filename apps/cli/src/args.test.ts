@@ -4,7 +4,7 @@ import { CliError, parseCli } from "./args.js"
 describe("parseCli", () => {
   it("parses generate with defaults", () => {
     const options = parseCli(["generate", "--prompt", "a red circle", "--out", "x.png"])
-    expect(options).toMatchObject({ command: "generate", prompt: "a red circle", out: "x.png", seed: 0, pagScale: 3, pagLayers: ["mid"], numImages: 1 })
+    expect(options).toMatchObject({ command: "generate", prompt: "a red circle", out: "x.png", seed: 0, pagScale: 3, pagLayers: undefined, numImages: 1 })
   })
   it("splits layer lists and reads numbers", () => {
     const options = parseCli(["generate", "--prompt", "p", "--out", "o.png", "--pag-layers", "down.block_2, mid", "--steps", "4", "--guidance-scale", "7.5"])

@@ -23,7 +23,8 @@ export interface CliOptions {
   readonly guidanceRescale: number | undefined
   readonly pagScale: number
   readonly pagAdaptiveScale: number | undefined
-  readonly pagLayers: readonly string[]
+  /** Undefined: the model's default (`mid` for SDXL, `blocks.1` for PixArt-Sigma, as diffusers). */
+  readonly pagLayers: readonly string[] | undefined
   readonly scheduler: string | undefined
   readonly numImages: number
   readonly image: string | undefined
@@ -46,7 +47,7 @@ options:
   --guidance-scale <g>      CFG scale (default 5; inpaint 7.5); <= 1 turns CFG off
   --guidance-rescale <r>    0..1
   --pag-scale <s>           PAG scale (default 3); 0 turns PAG off
-  --pag-layers <list>       comma-separated layer patterns (default mid)
+  --pag-layers <list>       comma-separated layer patterns (default: mid for SDXL, blocks.1 for PixArt-Sigma)
   --pag-adaptive-scale <a>
   --scheduler <class>       e.g. EulerDiscreteScheduler, DPMSolverMultistepScheduler
   --num-images <n>          images per prompt; with n > 1, -1, -2 … is added to the file name
@@ -92,7 +93,7 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
   if (v.out === undefined) throw new CliError(`--out is required: the PNG file to write (for example --out out.png).`)
   if (command !== "generate" && v.image === undefined) throw new CliError(`${command} needs --image <file>: the picture to start from.`)
   if (command === "inpaint" && v.mask === undefined) throw new CliError(`inpaint needs --mask <file>: white where to repaint.`)
-  const pagLayers = (v["pag-layers"] ?? "mid").split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+  const pagLayers = v["pag-layers"]?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   return {
     command,
     prompt: v.prompt,

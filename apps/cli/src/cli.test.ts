@@ -31,6 +31,20 @@ describe("pagkit CLI", () => {
     expect(image.shape).toEqual([1, 3, 64, 64])
   })
 
+  it("generates with a PixArt-Sigma folder and refuses img2img there", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
+    const model = path.join(path.dirname(main), "..", "..", "..", "packages", "tiny-models", "models", "tiny-pixart-sigma")
+    const out = path.join(dir, "cactus.png")
+    const result = await pagkit(["generate", "--prompt", "a small cactus", "--model", model, "--steps", "2", "--out", out])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain("PixArtSigmaPAGPipeline")
+    expect((await loadImage(out)).shape).toEqual([1, 3, 32, 32])
+    const image = path.join(dir, "x.png")
+    const refused = await pagkit(["img2img", "--prompt", "p", "--model", model, "--image", out, "--out", image])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/support "generate" only/)
+  })
+
   it("names a missing model folder and writes nothing", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
     const result = await pagkit(["generate", "--prompt", "p", "--model", path.join(dir, "nope"), "--out", path.join(dir, "x.png")])

@@ -1,11 +1,12 @@
 import path from "node:path"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { AbortedError, PipelineWorker } from "@pagkit/pipelines"
 import type { WorkerCallOptions, WorkerOutput, WorkerPipelineSpec } from "@pagkit/pipelines"
 import { tinyModelPath } from "@pagkit/tiny-models"
 import { CliError } from "./args.js"
 import type { CliOptions } from "./args.js"
 import { createProgress } from "./progress.js"
+import { runPixArt } from "./run-pixart.js"
 
 /** Steps when the user gives none: the tiny embedded model is fast enough for more, real SDXL gets diffusers' 50. */
 const TINY_DEFAULT_STEPS = 30
@@ -22,7 +23,7 @@ function pipelineSpec(options: CliOptions, model: string): WorkerPipelineSpec {
     task: tasks[options.command],
     modelDir: model,
     enablePag: options.pagScale > 0,
-    pagAppliedLayers: options.pagLayers,
+    pagAppliedLayers: options.pagLayers ?? ["mid"],
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
   }
 }
@@ -60,10 +61,48 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
   }
   const steps = options.steps ?? (options.model === undefined ? TINY_DEFAULT_STEPS : 50)
   const progress = createProgress(process.stderr, options.command)
-  const worker = new PipelineWorker()
-  let output: WorkerOutput
+  let output: { warnings: readonly string[]; className: string; save(file: string): Promise<string[]> }
+  let runSeconds: number
+  if (isPixArtFolder(model)) {
+    const started = Date.now()
+    try {
+      output = await runPixArt(options, { model, steps, signal, progress })
+    } finally {
+      progress.stop()
+    }
+    runSeconds = (Date.now() - started) / 1000
+  } else {
+    const result = await runSdxl(options, { model, steps, signal, progress })
+    output = result
+    runSeconds = result.timings.runMs / 1000
+  }
+  // Ctrl-C after the last step but before the result arrived: still write nothing.
+  if (signal.aborted) throw new AbortedError(steps, steps)
+  for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`)
+  const written = await output.save(userPath(options.out))
+  if (!options.quiet) progress.finish(`${output.className}: ${steps} steps in ${runSeconds.toFixed(1)} s`)
+  return written
+}
+
+/** True when `model_index.json` names a PixArt-Sigma pipeline. */
+function isPixArtFolder(model: string): boolean {
   try {
-    output = await worker.run(
+    const index = JSON.parse(readFileSync(path.join(model, "model_index.json"), "utf8")) as { _class_name?: unknown }
+    return typeof index._class_name === "string" && index._class_name.startsWith("PixArtSigma")
+  } catch {
+    return false // the SDXL loader names what is missing
+  }
+}
+
+/** SDXL tasks run in a worker thread, so the bar keeps redrawing while the UNet runs. */
+async function runSdxl(
+  options: CliOptions,
+  run: { model: string; steps: number; signal: AbortSignal; progress: ReturnType<typeof createProgress> },
+): Promise<WorkerOutput> {
+  const { model, steps, signal, progress } = run
+  const worker = new PipelineWorker()
+  try {
+    return await worker.run(
       { pipeline: pipelineSpec(options, model), call: callOptions(options, steps) },
       { signal, ...(options.quiet ? {} : { onProgress: (e) => progress.step(e.step + 1, e.numSteps, e.timestep) }) },
     )
@@ -71,10 +110,4 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
     progress.stop()
     await worker.close()
   }
-  // Ctrl-C after the last step but before the result arrived: still write nothing.
-  if (signal.aborted) throw new AbortedError(steps, steps)
-  for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`)
-  const written = await output.save(userPath(options.out))
-  if (!options.quiet) progress.finish(`${output.className}: ${steps} steps in ${(output.timings.runMs / 1000).toFixed(1)} s`)
-  return written
 }
