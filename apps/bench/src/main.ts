@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--threads N] [--only id,id]`: pagkit's speed and memory as ratios against raw onnxruntime on the
+ * `pnpm bench [--threads N|default] [--only id,id]`: pagkit's speed and memory as ratios against raw onnxruntime on the
  * same machine, in the same run. Prints a markdown report and writes it as JSON to `apps/bench/results/latest.json`.
  * @module
  */
@@ -22,8 +22,8 @@ const resultsDir = fileURLToPath(new URL("../results/", import.meta.url))
 
 /** Every measurement, in report order (ids as in the JSON). */
 const measures: ReadonlyArray<readonly [id: string, run: () => Promise<Section>]> = [
-  ["unetCall", () => measureUnetCall({ warmup: 3, runs: 15 })],
-  ["denoiseStep", () => measureDenoiseStep({ warmupRounds: 1, rounds: 4, steps: 8 })],
+  ["unetCall", () => measureUnetCall({ warmup: 3, runs: 25 })],
+  ["denoiseStep", () => measureDenoiseStep({ warmupRounds: 1, rounds: 5, steps: 10 })],
   ["text2imageRun", measureText2ImageRuns],
   ["pipelineMemory", measurePipelineMemory],
   ["rewriteMemory", measureRewriteMemory],
@@ -33,10 +33,16 @@ const measures: ReadonlyArray<readonly [id: string, run: () => Promise<Section>]
 function failedSection(id: string, error: unknown): Section {
   const message = String((error as Error)?.message ?? error).split("\n")[0] ?? ""
   console.error(`bench: ${id} failed:`, error)
-  return { id, title: `${id}: failed`, summary: "This measurement threw; see the error.", table: { headers: ["error"], rows: [[message]] }, data: { error: message } }
+  return {
+    id,
+    title: `${id}: failed`,
+    summary: "This measurement threw; its stack trace is on stderr.",
+    table: { headers: ["error"], rows: [[message]] },
+    data: { error: message },
+  }
 }
 
-const usage = `usage: pnpm bench [--threads N] [--only ${measures.map(([id]) => id).join(",")}]`
+const usage = `usage: pnpm bench [--threads N|default] [--only ${measures.map(([id]) => id).join(",")}]`
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -47,7 +53,12 @@ async function main(): Promise<number> {
     return 0
   }
   if (values.threads !== undefined) process.env[THREADS_ENV] = values.threads // children inherit it
-  benchThreads() // validates
+  try {
+    benchThreads() // validates
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${usage}`)
+    return 2
+  }
   const only = values.only?.split(",").map((s) => s.trim())
   const unknown = only?.filter((id) => !measures.some(([known]) => known === id)) ?? []
   if (unknown.length > 0) {
@@ -57,11 +68,17 @@ async function main(): Promise<number> {
   const started = performance.now()
   const machine = machineFacts()
   const sections: Section[] = []
+  let failures = 0
   for (const [id, run] of measures) {
     if (only !== undefined && !only.includes(id)) continue
     const t0 = performance.now()
     console.error(`bench: ${id}…`)
-    sections.push(await run().catch((error: unknown) => failedSection(id, error)))
+    sections.push(
+      await run().catch((error: unknown) => {
+        failures++
+        return failedSection(id, error)
+      }),
+    )
     console.error(`bench: ${id} took ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   }
   const report: Report = { machine, sections, totalSeconds: (performance.now() - started) / 1000 }
@@ -70,7 +87,7 @@ async function main(): Promise<number> {
   const file = path.join(resultsDir, "latest.json")
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
   console.error(`bench: wrote ${file}`)
-  return sections.some((s) => s.title.endsWith(": failed")) ? 1 : 0
+  return failures > 0 ? 1 : 0
 }
 
 process.exitCode = await main()

@@ -33,15 +33,24 @@ describe("renderMarkdown", () => {
   })
 })
 
+describe("renderMarkdown on a busy machine", () => {
+  it("warns when the load average exceeds half the cores, and only then", () => {
+    expect(renderMarkdown(report)).not.toContain("machine was busy")
+    const busy = renderMarkdown({ ...report, machine: { ...report.machine, loadAverage: 6.5 } })
+    expect(busy).toContain("> The machine was busy (load average 6.5 on 2 cores)")
+  })
+})
+
 describe("timeInterleaved", () => {
-  it("warms up each variant, then alternates timed calls round by round", async () => {
+  it("warms up each variant, then alternates timed calls round by round, rotating the start", async () => {
     const calls: string[] = []
     const samples = await timeInterleaved(
-      { a: async () => calls.push("a"), b: async () => calls.push("b") },
-      { warmup: 1, runs: 2 },
+      { a: async () => calls.push("a"), b: async () => calls.push("b"), c: async () => calls.push("c") },
+      { warmup: 1, runs: 3 },
     )
-    expect(calls).toEqual(["a", "b", "a", "b", "a", "b"])
-    expect(samples.a).toHaveLength(2)
-    expect(samples.b.every((ms) => ms >= 0)).toBe(true)
+    expect(calls.join("")).toBe("abc" + "abc" + "bca" + "cab")
+    expect(samples.a.wall).toHaveLength(3)
+    expect(samples.a.cpu).toHaveLength(3)
+    expect(samples.b.wall.every((ms) => ms >= 0)).toBe(true)
   })
 })

@@ -41,6 +41,11 @@ export function renderMarkdown(report: Report): string {
       ["bench wall time", `${report.totalSeconds.toFixed(0)} s`],
     ],
   })
+  const busy =
+    m.loadAverage > m.cores / 2
+      ? `> The machine was busy (load average ${m.loadAverage} on ${m.cores} cores): wall-clock times swing; ` +
+        `CPU-time ratios are steadier. Re-run on an idle machine for wall-clock numbers.\n`
+      : undefined
   const sections = report.sections.map((s) => `## ${s.title}\n\n${s.summary}\n\n${markdownTable(s.table)}\n`)
-  return [`# pagkit bench\n`, `${machine}\n`, ...sections].join("\n")
+  return [`# pagkit bench\n`, `${machine}\n`, ...(busy === undefined ? [] : [busy]), ...sections].join("\n")
 }

@@ -1,6 +1,7 @@
 // Runs one scenario in a fresh Node process, so its memory numbers are its own.
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { BenchError } from "../errors.js"
 
 const childEntry = fileURLToPath(new URL("../child.ts", import.meta.url))
 
@@ -23,7 +24,7 @@ export function runChild<T>(scenario: string): Promise<T> {
     child.on("close", (code) => {
       const line = stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX))
       if (code !== 0 || line === undefined) {
-        reject(new Error(`bench scenario "${scenario}" exited with code ${code} without a result line; its output:\n${stdout}`))
+        reject(new BenchError("BENCH_CHILD_FAILED", `bench scenario "${scenario}" exited with code ${code} without a result line (its error is printed above); stdout:\n${stdout}`))
         return
       }
       resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as T)

@@ -1,17 +1,31 @@
 // Session settings shared by the raw baseline and pagkit, so both run onnxruntime the same way.
 import type * as ort from "onnxruntime-node"
 import type { SessionOptions } from "@pagkit/onnx"
+import { BenchError } from "../errors.js"
 
 /** Environment variable carrying `--threads` to child processes. */
 export const THREADS_ENV = "PAGKIT_BENCH_THREADS"
 
-/** Intra-op threads from `--threads` (via {@link THREADS_ENV}); `undefined` = onnxruntime's default. */
+/**
+ * Threads when `--threads` is not given: 1. onnxruntime's default pool (one spinning thread per core) makes timings
+ * swing by ±50 % or more as soon as anything else runs on a small machine; one thread keeps ratios stable.
+ */
+export const DEFAULT_THREADS = 1
+
+/**
+ * Intra-op threads from `--threads` (via {@link THREADS_ENV}): a whole number, or `"default"` for onnxruntime's own
+ * choice (`undefined`). Unset: {@link DEFAULT_THREADS}.
+ */
 export function benchThreads(): number | undefined {
   const value = process.env[THREADS_ENV]
-  if (value === undefined || value === "") return undefined
+  if (value === undefined || value === "") return DEFAULT_THREADS
+  if (value === "default") return undefined
   const threads = Number(value)
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new RangeError(`${THREADS_ENV} must be a whole number ≥ 1, found "${value}".`)
+    throw new BenchError(
+      "BENCH_OPTION_INVALID",
+      `--threads (${THREADS_ENV}) must be a whole number ≥ 1 or "default" (onnxruntime's choice), found "${value}".`,
+    )
   }
   return threads
 }

@@ -1,5 +1,7 @@
 // Number formatting and markdown tables for the report.
-import type { Summary } from "./stats.js"
+import type { Summary, TimeSummary } from "./stats.js"
+import { ratio } from "./stats.js"
+import { BenchError } from "../errors.js"
 
 /** Milliseconds with 3 significant digits (`"12.3 ms"`, `"1.23 s"` from 1000 ms). */
 export function formatMs(ms: number): string {
@@ -11,6 +13,23 @@ export function formatMs(ms: number): string {
 /** A timing summary as `"median ±spread %"`, e.g. `"12.3 ms ±4 %"` (spread = interquartile range / median). */
 export function formatSummary(summary: Summary): string {
   return `${formatMs(summary.median)} ±${Math.round(summary.relativeSpread * 100)} %`
+}
+
+/** Column headers matching {@link timeCells}. */
+export const TIME_HEADERS = ["wall time", "vs raw", "CPU time", "vs raw (CPU)"] as const
+
+/**
+ * Four cells: wall median ±spread, its ratio to `baseline`'s wall median, then the same for CPU time.
+ * @example
+ * timeCells(pagkit, raw) // ["12.4 ms ±3 %", "1.02×", "12.1 ms ±2 %", "1.01×"]
+ */
+export function timeCells(time: TimeSummary, baseline: TimeSummary): string[] {
+  return [
+    formatSummary(time.wall),
+    formatRatio(ratio(time.wall.median, baseline.wall.median)),
+    formatSummary(time.cpu),
+    formatRatio(ratio(time.cpu.median, baseline.cpu.median)),
+  ]
 }
 
 /** Bytes in MiB with one decimal (`"12.5 MiB"`), signed when `signed` is true (`"+0.3 MiB"`). */
@@ -55,7 +74,7 @@ export function markdownTable(table: Table): string {
   const width = table.headers.length
   for (const [i, row] of table.rows.entries()) {
     if (row.length !== width) {
-      throw new RangeError(`table row ${i} has ${row.length} cells but there are ${width} headers; give every row one cell per header.`)
+      throw new BenchError("BENCH_TABLE_SHAPE", `table row ${i} has ${row.length} cells but there are ${width} headers; give every row one cell per header.`)
     }
   }
   const cells = [table.headers, ...table.rows].map((row) => row.map(escapeCell))

@@ -1,4 +1,5 @@
 // Median and spread of timing samples; ratios of medians.
+import { BenchError } from "../errors.js"
 
 /** Median and spread of a set of samples (same unit as the samples). */
 export interface Summary {
@@ -22,8 +23,8 @@ export interface Summary {
  * quantile([1, 2, 3, 4], 0.5) // 2.5
  */
 export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new RangeError("quantile of no samples: measure at least one run.")
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile must be in [0, 1], found ${q}.`)
+  if (sorted.length === 0) throw new BenchError("BENCH_NO_SAMPLES", "quantile of no samples: measure at least one run.")
+  if (!(q >= 0 && q <= 1)) throw new BenchError("BENCH_OPTION_INVALID", `quantile must be in [0, 1], found ${q}.`)
   const position = (sorted.length - 1) * q
   const lower = Math.floor(position)
   const upper = Math.ceil(position)
@@ -37,7 +38,7 @@ export function quantile(sorted: readonly number[], q: number): number {
  * summarize([10, 12, 11]).median // 11
  */
 export function summarize(samples: readonly number[]): Summary {
-  if (samples.length === 0) throw new RangeError("summarize needs at least one sample; increase the number of runs.")
+  if (samples.length === 0) throw new BenchError("BENCH_NO_SAMPLES", "summarize needs at least one sample; increase the number of runs.")
   const sorted = [...samples].sort((a, b) => a - b)
   const median = quantile(sorted, 0.5)
   const p25 = quantile(sorted, 0.25)
@@ -56,4 +57,15 @@ export function summarize(samples: readonly number[]): Summary {
 /** `a / b`, or `NaN` when `b` is 0 (printed as "n/a"). */
 export function ratio(a: number, b: number): number {
   return b === 0 ? Number.NaN : a / b
+}
+
+/** Wall and CPU summaries of the same runs. */
+export interface TimeSummary {
+  readonly wall: Summary
+  readonly cpu: Summary
+}
+
+/** Summarizes wall and CPU samples (milliseconds) of the same runs. */
+export function summarizeTimes(samples: { readonly wall: readonly number[]; readonly cpu: readonly number[] }): TimeSummary {
+  return { wall: summarize(samples.wall), cpu: summarize(samples.cpu) }
 }

@@ -9,6 +9,7 @@ import { formatMiB, formatPercent } from "../internal/format.js"
 import { memorySnapshot } from "../internal/timing.js"
 import type { MemorySnapshot } from "../internal/timing.js"
 import type { Section } from "../report.js"
+import { unknownScenario } from "../errors.js"
 
 interface MemoryScenario {
   readonly label: string
@@ -46,7 +47,7 @@ interface MemoryChildResult {
 /** Child side: RSS after imports, after loading one PAG pipeline, after the scenario's second action. */
 export async function pipelineMemoryChild(name: string): Promise<MemoryChildResult> {
   const scenario = scenarios[name]
-  if (scenario === undefined) throw new Error(`unknown memory scenario "${name}"; known: ${Object.keys(scenarios).join(", ")}.`)
+  if (scenario === undefined) throw unknownScenario("memory", name, Object.keys(scenarios))
   const idle = await memorySnapshot()
   const first = await loadPagText2Image()
   const afterFirst = await memorySnapshot()

@@ -12,6 +12,7 @@ import { memoryGrowth, memorySnapshot } from "../internal/timing.js"
 import type { MemorySnapshot } from "../internal/timing.js"
 import type { Section } from "../report.js"
 import { UNET_PATH } from "./unet-call.js"
+import { unknownScenario } from "../errors.js"
 
 const EXTERNAL_DIR = tinyModelPath("variants/unet-controlnet")
 const EXTERNAL_PATH = path.join(EXTERNAL_DIR, "model.onnx")
@@ -36,6 +37,14 @@ const scenarios: Record<string, RewriteScenario> = {
     label: "raw ort.InferenceSession, unet-controlnet (contrast: no rewrite)",
     work: () => ort.InferenceSession.create(EXTERNAL_PATH, rawSessionOptions()),
   },
+  "raw-bytes-external": {
+    label: "raw ort.InferenceSession from model.onnx bytes, unet-controlnet (contrast: buffer, not path)",
+    work: async () =>
+      ort.InferenceSession.create(new Uint8Array(await readFile(EXTERNAL_PATH)), {
+        ...rawSessionOptions(),
+        extra: { session: { model_external_initializers_file_folder_path: EXTERNAL_DIR } },
+      }),
+  },
   "rewrite-inline": {
     label: "rewriteModel, tiny-sdxl unet (contrast: weights inside model.onnx)",
     work: async () => rewriteModel(new Uint8Array(await readFile(UNET_PATH)), [identityAttention()]),
@@ -56,7 +65,7 @@ const WARMUP_PATH = path.join(tinyModelPath("tiny-pixart-sigma"), "transformer",
 /** Child side: memory before and after the scenario's work (after one warm-up rewrite of a small graph). */
 export async function rewriteMemoryChild(name: string): Promise<RewriteChildResult> {
   const scenario = scenarios[name]
-  if (scenario === undefined) throw new Error(`unknown rewrite scenario "${name}"; known: ${Object.keys(scenarios).join(", ")}.`)
+  if (scenario === undefined) throw unknownScenario("rewrite", name, Object.keys(scenarios))
   rewriteModel(new Uint8Array(await readFile(WARMUP_PATH)), [identityAttention()])
   const before = await memorySnapshot()
   retained.push(await scenario.work())
@@ -94,8 +103,9 @@ export async function measureRewriteMemory(): Promise<Section> {
       `Each row is a fresh process; growth from before to after the work, with its result still alive, after a full GC. ` +
       `unet-controlnet: model.onnx ${formatMiB(sizes.externalGraph)}, model.onnx_data ${formatMiB(sizes.externalData)}; ` +
       `tiny-sdxl unet: model.onnx ${formatMiB(sizes.inlineGraph)} (weights inline). "JS" = V8 heap + ArrayBuffers; ` +
-      `"vs onnx_data" divides it by the size of model.onnx_data. Peak RSS growth covers transient buffers too.`,
-    table: { headers: ["work", "JS heap + buffers", "vs onnx_data", "RSS growth", "peak RSS growth"], rows },
+      `"vs onnx_data" divides it by the size of model.onnx_data. "peak RSS growth" is the rise of the process's peak ` +
+      `RSS, so it covers transient buffers (it can be below the RSS growth when the warm-up had set a higher peak).`,
+    table: { headers: ["work", "JS (heap + buffers)", "vs onnx_data", "RSS growth", "peak RSS growth"], rows },
     data: { sizes, scenarios: data },
   }
 }

@@ -5,10 +5,10 @@ import * as ort from "onnxruntime-node"
 import { identityAttention, loadHookedModel, rewriteModel } from "@pagkit/onnx"
 import { tinyModelPath } from "@pagkit/tiny-models"
 import { pagkitSessionOptions, rawSessionOptions } from "../internal/config.js"
-import { formatRatio, formatSummary } from "../internal/format.js"
-import { ratio, summarize } from "../internal/stats.js"
-import type { Summary } from "../internal/stats.js"
-import type { RunPlan } from "../internal/timing.js"
+import { TIME_HEADERS, timeCells } from "../internal/format.js"
+import { summarizeTimes } from "../internal/stats.js"
+import type { TimeSummary } from "../internal/stats.js"
+import type { RunPlan, Samples } from "../internal/timing.js"
 import { timeInterleaved } from "../internal/timing.js"
 import { rawFeeds, timestepTensor, unetRowInputs } from "../internal/unet-inputs.js"
 import type { Section } from "../report.js"
@@ -27,6 +27,18 @@ type Variant = keyof typeof variants
 /** Batches measured: 1 (separate passes), 2 (CFG), 3 (CFG + PAG). */
 const BATCHES = [1, 2, 3] as const
 
+/** Largest absolute difference between the `out_sample` of a raw call and of a pagkit call. */
+async function outputDifference(
+  rawCall: () => Promise<ort.InferenceSession.ReturnType>,
+  pagkitCall: () => Promise<Record<string, { readonly data: unknown }>>,
+): Promise<number> {
+  const expected = (await rawCall())["out_sample"]?.data as Float32Array
+  const actual = (await pagkitCall())["out_sample"]?.data as Float32Array
+  let max = 0
+  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]! - actual[i]!))
+  return max
+}
+
 /** Times UNet calls at 32×32 latents for each batch size and variant, interleaved. */
 export async function measureUnetCall(plan: RunPlan): Promise<Section> {
   const raw = await ort.InferenceSession.create(UNET_PATH, rawSessionOptions())
@@ -36,8 +48,10 @@ export async function measureUnetCall(plan: RunPlan): Promise<Section> {
   const layerCount = hooked.layers("identity-attention").length
   const midLayers = hooked.layers("identity-attention").filter((p) => p.startsWith("mid_block."))
   const timestep = 801
-  const results: Record<number, Record<Variant, Summary>> = {}
+  const results: Record<number, Record<Variant, TimeSummary>> = {}
+  const allSamples: Record<number, Record<Variant, Samples>> = {}
   const rows: string[][] = []
+  let maxDiffGatesOff = 0
   for (const batch of BATCHES) {
     const inputs = unetRowInputs(batch)
     const feeds = rawFeeds(inputs, timestep)
@@ -54,10 +68,14 @@ export async function measureUnetCall(plan: RunPlan): Promise<Section> {
       },
       plan,
     )
-    const summaries = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v as number[])])) as Record<Variant, Summary>
+    maxDiffGatesOff = Math.max(maxDiffGatesOff, await outputDifference(() => raw.run(feeds), () => hooked.run(pagkitFeeds)))
+    const summaries = Object.fromEntries(
+      (Object.keys(variants) as Variant[]).map((k) => [k, summarizeTimes(samples[k])]),
+    ) as Record<Variant, TimeSummary>
     results[batch] = summaries
+    allSamples[batch] = samples
     for (const variant of Object.keys(variants) as Variant[]) {
-      rows.push([`batch ${batch}`, variants[variant], formatSummary(summaries[variant]), formatRatio(ratio(summaries[variant].median, summaries.raw.median))])
+      rows.push([`batch ${batch}`, variants[variant], ...timeCells(summaries[variant], summaries.raw)])
     }
   }
   await Promise.all([raw.release(), rawHooked.release(), hooked.release()])
@@ -65,10 +83,11 @@ export async function measureUnetCall(plan: RunPlan): Promise<Section> {
     id: "unetCall",
     title: "1. One UNet call (tiny-sdxl, 32×32 latents)",
     summary:
-      `Median ±IQR of ${plan.runs} interleaved calls per variant after ${plan.warmup} warm-up calls. ` +
-      `"vs raw" divides by the raw onnxruntime call on the original graph at the same batch. ` +
-      `The hooked graph has ${midLayers.length} mid-block layers of ${layerCount} gated.`,
-    table: { headers: ["batch", "variant", "time", "vs raw"], rows },
-    data: { unetPath: "tiny-sdxl/unet/model.onnx", latent: [32, 32], plan, results },
+      `Median ±IQR of ${plan.runs} interleaved calls per variant after ${plan.warmup} warm-up calls, wall-clock and ` +
+      `process CPU time. "vs raw" divides by the raw onnxruntime call on the original graph at the same batch. ` +
+      `The hooked graph has ${midLayers.length} mid-block layers of ${layerCount} gated. Sanity check: with gates 0 ` +
+      `its output equals the original graph's to max |Δ| = ${maxDiffGatesOff.toExponential(1)}.`,
+    table: { headers: ["batch", "variant", ...TIME_HEADERS], rows },
+    data: { unetPath: "tiny-sdxl/unet/model.onnx", latent: [32, 32], plan, maxDiffGatesOff, results, samples: allSamples },
   }
 }
