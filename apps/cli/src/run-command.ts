@@ -60,7 +60,15 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
     if (file !== undefined && !existsSync(userPath(file))) throw new CliError(`${flag}: file not found: ${userPath(file)}.`)
   }
   const steps = options.steps ?? (options.model === undefined ? TINY_DEFAULT_STEPS : 50)
-  const progress = createProgress(process.stderr, options.command)
+  const drawn = createProgress(process.stderr, options.command)
+  const stepsRun = { count: 0 } // img2img and inpaint run fewer steps than asked (strength)
+  const progress = {
+    ...drawn,
+    step(done: number, total: number, timestep: number) {
+      stepsRun.count = total
+      if (!options.quiet) drawn.step(done, total, timestep)
+    },
+  }
   let output: { warnings: readonly string[]; className: string; save(file: string): Promise<string[]> }
   let runSeconds: number
   if (isPixArtFolder(model)) {
@@ -80,7 +88,7 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
   if (signal.aborted) throw new AbortedError(steps, steps)
   for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`)
   const written = await output.save(userPath(options.out))
-  if (!options.quiet) progress.finish(`${output.className}: ${steps} steps in ${runSeconds.toFixed(1)} s`)
+  if (!options.quiet) progress.finish(`${output.className}: ${stepsRun.count || steps} steps in ${runSeconds.toFixed(1)} s`)
   return written
 }
 
@@ -104,7 +112,7 @@ async function runSdxl(
   try {
     return await worker.run(
       { pipeline: pipelineSpec(options, model), call: callOptions(options, steps) },
-      { signal, ...(options.quiet ? {} : { onProgress: (e) => progress.step(e.step + 1, e.numSteps, e.timestep) }) },
+      { signal, onProgress: (e) => progress.step(e.step + 1, e.numSteps, e.timestep) },
     )
   } finally {
     progress.stop()

@@ -29,7 +29,7 @@ export async function runPixArt(
     ...(options.pagAdaptiveScale === undefined ? {} : { pagAdaptiveScale: options.pagAdaptiveScale }),
     ...(options.width === undefined ? {} : { width: options.width }),
     ...(options.height === undefined ? {} : { height: options.height }),
-    ...(options.quiet ? {} : { onStep: (e: { step: number; numSteps: number; timestep: number }) => run.progress.step(e.step + 1, e.numSteps, e.timestep) }),
+    onStep: (e: { step: number; numSteps: number; timestep: number }) => run.progress.step(e.step + 1, e.numSteps, e.timestep),
   })
   await pipe.release()
   return Object.assign(output, { className: "PixArtSigmaPAGPipeline" })

@@ -1,7 +1,7 @@
 import { readdir, readFile, open } from "node:fs/promises"
 import path from "node:path"
+import { parsePythonJson } from "@pagkit/models-core"
 import type { CaseFile } from "./kind.js"
-import { parsePythonJson } from "./python-json.js"
 
 /** Key set on `meta` when a case's json could not be parsed; the runner fails such a case. */
 export const unreadableMeta = "__unreadable__"

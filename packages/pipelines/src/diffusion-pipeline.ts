@@ -27,7 +27,7 @@ export const DiffusionPipeline = {
     if (families[1].pattern.test(className)) {
       return PixArtSigmaPipeline.fromPretrained(dir, {
         ...(options.pagAppliedLayers === undefined ? {} : { pagAppliedLayers: options.pagAppliedLayers }),
-        ...(options.layerMatching === undefined ? {} : { pagLayerMatching: options.layerMatching }),
+        ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
         ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
       })
     }

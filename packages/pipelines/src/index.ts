@@ -27,7 +27,6 @@ export { AbortedError, InvalidOptionError, PipelineError } from "./errors.js"
 export { PIXART_CALL_OPTIONS, PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput, PixArtSigmaPipeline, pixartCallFromDiffusers } from "./pixart/index.js"
 export type {
   MappedPixArtCall,
-  PagLayerMatching,
   PixArtSigmaCallOptions,
   PixArtSigmaPipelineOptions,
 } from "./pixart/index.js"

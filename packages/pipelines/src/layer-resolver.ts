@@ -14,9 +14,7 @@ export type LayerMatching = "diffusers" | "strict"
 export class LayerResolver {
   readonly #index: LayerIndex
   readonly #mode: LayerMatching
-  readonly #cache = new Map<string, readonly string[]>()
-  /** Notes from resolution (over-matching, structured syntax used), for callers to surface. */
-  readonly notes: string[] = []
+  readonly #cache = new Map<string, { readonly layers: readonly string[]; readonly notes: readonly string[] }>()
 
   constructor(index: LayerIndex, mode: LayerMatching = "diffusers") {
     this.#index = index
@@ -25,29 +23,38 @@ export class LayerResolver {
 
   /** Module paths selected by a list of patterns (throws `LayerPatternError` listing valid layers). */
   resolve(patterns: readonly string[]): readonly string[] {
+    return this.#resolved(patterns).layers
+  }
+
+  /** Notes on how patterns were read (over-matching numbers, structured syntax), for callers to surface. */
+  notes(patterns: readonly string[]): readonly string[] {
+    return this.#resolved(patterns).notes
+  }
+
+  #resolved(patterns: readonly string[]): { readonly layers: readonly string[]; readonly notes: readonly string[] } {
     const key = JSON.stringify(patterns)
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
     const selected = new Set<string>()
+    const notes: string[] = []
     for (const pattern of patterns) {
-      for (const layer of this.#resolveOne(pattern)) selected.add(layer)
+      const result = this.#resolveOne(pattern)
+      for (const layer of result.layers) selected.add(layer)
+      notes.push(...result.notes)
     }
     const order = this.#index.selfAttention.map((a) => a.path)
-    const layers = order.filter((p) => selected.has(p))
-    this.#cache.set(key, layers)
-    return layers
+    const resolved = { layers: order.filter((p) => selected.has(p)), notes }
+    this.#cache.set(key, resolved)
+    return resolved
   }
 
-  #resolveOne(pattern: string): readonly string[] {
+  #resolveOne(pattern: string): { readonly layers: readonly string[]; readonly notes: readonly string[] } {
     try {
-      const result = resolveLayers(this.#index, [pattern], { mode: this.#mode })
-      this.notes.push(...result.notes)
-      return result.layers
+      return resolveLayers(this.#index, [pattern], { mode: this.#mode })
     } catch (error) {
       if (!(error instanceof LayerPatternError) || this.#mode !== "diffusers" || structuredPrefix(pattern) === undefined) throw error
       const result = resolveLayers(this.#index, [pattern], { mode: "strict" })
-      this.notes.push(`"${pattern}": read as the PAG guide's structured syntax (diffusers itself would raise).`)
-      return result.layers
+      return { layers: result.layers, notes: [`"${pattern}": read as the PAG guide's structured syntax (diffusers itself would raise).`] }
     }
   }
 

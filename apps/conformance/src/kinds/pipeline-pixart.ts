@@ -128,7 +128,7 @@ async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
     ctx.log(`${name}: loading ${String(models["base"])}`)
     pipe = await PixArtSigmaPipeline.fromPretrained(path.resolve(ctx.modelsDir, models["base"]), {
       pagAppliedLayers: patterns,
-      pagLayerMatching: "diffusers",
+      layerMatching: "diffusers",
     })
     const output = await pipe.run({
       ...mapped.options,

@@ -2,7 +2,8 @@ import type { HookActivations } from "@pagkit/guidance"
 import type { RowHooks } from "@pagkit/models-core"
 import { InvalidOptionError } from "../errors.js"
 import { PIXART_CALL_OPTIONS } from "./pixart-options.js"
-import type { PagLayerMatching, PixArtSigmaCallOptions } from "./pixart-options.js"
+import type { LayerMatching } from "../layer-resolver.js"
+import type { PixArtSigmaCallOptions } from "./pixart-options.js"
 
 /** `pagAppliedLayers` as a frozen list of patterns. */
 export function patternList(layers: string | readonly string[]): readonly string[] {
@@ -13,10 +14,10 @@ export function patternList(layers: string | readonly string[]): readonly string
   return Object.freeze([...(list as readonly string[])])
 }
 
-/** Checks `pagLayerMatching`. */
-export function checkMatching(matching: unknown): PagLayerMatching {
+/** Checks `layerMatching`. */
+export function checkMatching(matching: unknown): LayerMatching {
   if (matching !== "diffusers" && matching !== "strict") {
-    throw new InvalidOptionError(`pagLayerMatching: expected "diffusers" or "strict", found ${JSON.stringify(matching)}.`)
+    throw new InvalidOptionError(`layerMatching: expected "diffusers" or "strict", found ${JSON.stringify(matching)}.`)
   }
   return matching
 }

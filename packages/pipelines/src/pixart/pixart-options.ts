@@ -1,10 +1,10 @@
+import type { LayerMatching } from "../layer-resolver.js"
 import type { Tensor, TorchGenerator } from "@pagkit/tensor"
 import type { GuidanceChain } from "@pagkit/guidance"
 import type { StepEvent } from "../denoising-loop.js"
 import { PipelineOutput } from "../output.js"
 
 /** How PAG layer patterns are matched against the transformer's self-attention module paths. */
-export type PagLayerMatching = "diffusers" | "strict"
 
 /** diffusers' default `pag_applied_layers` for PixArt-Sigma. */
 export const PIXART_DEFAULT_PAG_LAYERS: readonly string[] = Object.freeze(["blocks.1"])
@@ -17,7 +17,7 @@ export interface PixArtSigmaPipelineOptions {
    * `"diffusers"` (default): unanchored `re.search` like diffusers, so `"blocks.1"` hits blocks 1, 10, 11, … ;
    * `"strict"`: numbers match whole path components, so `"blocks.1"` is block 1 only.
    */
-  readonly pagLayerMatching?: PagLayerMatching
+  readonly layerMatching?: LayerMatching
   /** `"batched"` (default): one transformer call per step; `"separate"`: one per branch (lower peak memory). */
   readonly passes?: "batched" | "separate"
 }
@@ -41,7 +41,7 @@ export interface PixArtSigmaCallOptions {
   readonly pagAdaptiveScale?: number
   /**
    * A ready guidance chain instead of `guidanceScale` / `pagScale` / `pagAdaptiveScale` (e.g. with a PAG window);
-   * its layer patterns are matched with the pipeline's `pagLayerMatching`.
+   * its layer patterns are matched with the pipeline's `layerMatching`.
    */
   readonly guidance?: GuidanceChain
   /** Default `sample_size · vae_scale_factor`. */

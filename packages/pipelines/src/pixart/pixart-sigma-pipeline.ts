@@ -15,7 +15,8 @@ import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"
 import { checkMatching, checkOptions, patternList, randomSeed, rowHooks } from "./pixart-call-checks.js"
 import { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput } from "./pixart-options.js"
-import type { PagLayerMatching, PixArtSigmaCallOptions, PixArtSigmaPipelineOptions } from "./pixart-options.js"
+import type { LayerMatching } from "../layer-resolver.js"
+import type { PixArtSigmaCallOptions, PixArtSigmaPipelineOptions } from "./pixart-options.js"
 
 const f32 = Math.fround
 const IDENTITY_ATTENTION = "identity-attention"
@@ -33,14 +34,14 @@ export class PixArtSigmaPipeline {
   readonly model: PixArtSigmaModel
   readonly passes: "batched" | "separate"
   #patterns: readonly string[]
-  #matching: PagLayerMatching
+  #matching: LayerMatching
   #resolved: ResolvedLayers
 
   constructor(model: PixArtSigmaModel, options: PixArtSigmaPipelineOptions = {}) {
     this.model = model
     this.passes = options.passes ?? "batched"
     this.#patterns = patternList(options.pagAppliedLayers ?? PIXART_DEFAULT_PAG_LAYERS)
-    this.#matching = checkMatching(options.pagLayerMatching ?? "diffusers")
+    this.#matching = checkMatching(options.layerMatching ?? "diffusers")
     this.#resolved = this.#resolve(this.#patterns, this.#matching)
   }
 
@@ -58,7 +59,7 @@ export class PixArtSigmaPipeline {
   }
 
   /** How patterns are matched. */
-  get pagLayerMatching(): PagLayerMatching {
+  get layerMatching(): LayerMatching {
     return this.#matching
   }
 
@@ -71,7 +72,7 @@ export class PixArtSigmaPipeline {
    * diffusers' `set_pag_applied_layers`: new patterns (and optionally matching mode) for the next calls. Resolved
    * at once, so a pattern matching no layer fails here, naming the available layers.
    */
-  setPagAppliedLayers(layers: string | readonly string[], options: { readonly matching?: PagLayerMatching } = {}): ResolvedLayers {
+  setPagAppliedLayers(layers: string | readonly string[], options: { readonly matching?: LayerMatching } = {}): ResolvedLayers {
     const patterns = patternList(layers)
     const matching = checkMatching(options.matching ?? this.#matching)
     const resolved = this.#resolve(patterns, matching)
@@ -158,7 +159,7 @@ export class PixArtSigmaPipeline {
     return this.model.release()
   }
 
-  #resolve(patterns: readonly string[], matching: PagLayerMatching): ResolvedLayers {
+  #resolve(patterns: readonly string[], matching: LayerMatching): ResolvedLayers {
     if (patterns.length === 0) return Object.freeze({ layers: Object.freeze([]), notes: Object.freeze([]) })
     return this.model.resolvePagLayers(patterns, matching)
   }

@@ -259,6 +259,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       clipSkip: options.clipSkip,
     })
     const sources = this.#conditioning(options, prepared, text, batchSize)
+    const usedPatterns = new Map<string, readonly string[]>() // hook patterns some row used, for warnings
     const latents = await runDenoisingLoop({
       scheduler,
       chain,
@@ -267,12 +268,16 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       generator,
       ...(options.eta === undefined ? {} : { eta: options.eta }),
       ...(options.passes === undefined ? {} : { passes: options.passes }),
-      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { ...sources, ...extras.rowSources }, prepared, extras),
+      denoise: (pass, modelInput, ctx) => {
+        for (const row of pass.rows) for (const patterns of Object.values(row.hooks)) usedPatterns.set(JSON.stringify(patterns), patterns)
+        return this.#denoise(pass, modelInput, ctx, { ...sources, ...extras.rowSources }, prepared, extras)
+      },
       ...(prepared.afterStep === undefined ? {} : { afterStep: prepared.afterStep }),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     })
-    const warnings = [...text.warnings, ...(this.layerResolver?.notes ?? [])]
+    const notes = [...usedPatterns.values()].flatMap((patterns) => this.layerResolver?.notes(patterns) ?? [])
+    const warnings = [...text.warnings, ...notes]
     if (options.outputType === "latent") return new PipelineOutput({ images: undefined, latents, seed, warnings })
     if (options.signal?.aborted === true) throw new PipelineError("ABORTED", "the run was aborted before decoding.")
     let images = await this.model.vae.decode(latents)

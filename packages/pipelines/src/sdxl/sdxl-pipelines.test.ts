@@ -32,9 +32,11 @@ describe("SDXL pipelines on tiny-sdxl", () => {
     pag.setPagAppliedLayers(["down.block_2"]) // the PAG guide's structured syntax
     expect(pag.pagLayersResolved).toHaveLength(4)
     const down = await pag.run(small)
+    expect(down.warnings.join("\n")).toMatch(/down\.block_2.*structured syntax/)
     const fresh = await AutoPipelineForText2Image.fromPretrained(tinyModelPath("tiny-sdxl"), { enablePag: true, pagAppliedLayers: ["down_blocks.2"] })
     const reference = await fresh.run(small)
     pag.setPagAppliedLayers(["mid"])
+    expect((await pag.run(small)).warnings).toEqual([]) // notes belong to the run that used the patterns
     expect(maxAbsDiff(down.latents, reference.latents)).toBe(0)
     expect(maxAbsDiff(down.latents, mid.latents)).toBeGreaterThan(1e-3)
   })
