@@ -41,7 +41,8 @@ export interface FromPipeOptions {
   readonly controlnet?: readonly ControlNet[]
 }
 
-type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
+/** Any SDXL pipeline (text-to-image, image-to-image or inpainting), as `fromPipe` takes it. */
+export type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
 
 const constructors = {
   text2image: SdxlText2ImagePipeline,

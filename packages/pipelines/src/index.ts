@@ -3,7 +3,7 @@
  * @module
  */
 export { AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image } from "./auto-pipeline.js"
-export type { FromPipeOptions, FromPretrainedOptions } from "./auto-pipeline.js"
+export type { AnySdxlPipeline, FromPipeOptions, FromPretrainedOptions } from "./auto-pipeline.js"
 export { DiffusionPipeline } from "./diffusion-pipeline.js"
 export type { Text2ImagePipeline } from "./diffusion-pipeline.js"
 export { SdxlPipeline } from "./sdxl/sdxl-pipeline.js"
@@ -11,7 +11,9 @@ export type { PrepareContext, PreparedRun, SdxlPipelineInit, SdxlTask } from "./
 export { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 export { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
 export { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
+export { knownOptions } from "./sdxl/sdxl-options.js"
 export type { SdxlCallOptions, SdxlImage2ImageOptions, SdxlInpaintOptions, SdxlText2ImageOptions } from "./sdxl/sdxl-options.js"
+export type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./sdxl/unet-extras.js"
 export { runDenoisingLoop } from "./denoising-loop.js"
 export type { DenoisingLoopOptions, StepEvent } from "./denoising-loop.js"
 export { guidanceFromOptions, usesUncond } from "./guidance-options.js"
