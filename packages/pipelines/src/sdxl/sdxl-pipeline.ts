@@ -1,10 +1,9 @@
 import type { PlannedPass, StepContext } from "@pagkit/guidance"
 import { createScheduler } from "@pagkit/schedulers"
 import type { Scheduler, SchedulerConfig } from "@pagkit/schedulers"
-import { TorchGenerator, concat, tile } from "@pagkit/tensor"
+import { TorchGenerator, concat } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
-import type { SdxlModel, SdxlPromptEmbeds, TimeIdsOptions } from "@pagkit/models-sdxl"
-import { timeIdsTensor } from "@pagkit/models-sdxl"
+import type { SdxlModel } from "@pagkit/models-sdxl"
 import { loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import { residualInputMap, unetResidualInputs } from "@pagkit/controlnet"
@@ -22,6 +21,7 @@ import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"
 import { checkKnownOptions, checkNumber, controlNetOptionNames, ipAdapterOptionNames, knownOptions } from "./sdxl-options.js"
 import type { SdxlCallOptions } from "./sdxl-options.js"
+import { textConditioning } from "./text-conditioning.js"
 import { controlNetExtras, ipAdapterExtras, prepareControlImages } from "./unet-extras.js"
 import type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./unet-extras.js"
 
@@ -258,7 +258,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       negativePromptEmbeds: options.negativePromptEmbeds, negativePooledPromptEmbeds: options.negativePooledPromptEmbeds,
       clipSkip: options.clipSkip,
     })
-    const sources = this.#conditioning(options, prepared, text, batchSize)
+    const sources = textConditioning(this.model, { options, prepared, text, batchSize })
     const usedPatterns = new Map<string, readonly string[]>() // hook patterns some row used, for warnings
     const latents = await runDenoisingLoop({
       scheduler,
@@ -283,29 +283,6 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     let images = await this.model.vae.decode(latents)
     if (prepared.finishImages !== undefined) images = await prepared.finishImages(images)
     return new PipelineOutput({ images, latents, seed, warnings })
-  }
-
-  #conditioning(options: O, prepared: PreparedRun, text: SdxlPromptEmbeds, batchSize: number): Record<string, RowSource> {
-    const o = options as O & { aestheticScore?: number; negativeAestheticScore?: number }
-    const size = [prepared.height, prepared.width] as const
-    const timeIdsOptions: Omit<TimeIdsOptions, "requiresAestheticsScore" | "expectedLength"> = {
-      originalSize: options.originalSize ?? size,
-      targetSize: options.targetSize ?? size,
-      cropsCoordsTopLeft: options.cropsCoordsTopLeft,
-      negativeOriginalSize: options.negativeOriginalSize,
-      negativeCropsCoordsTopLeft: options.negativeCropsCoordsTopLeft,
-      negativeTargetSize: options.negativeTargetSize,
-      aestheticScore: o.aestheticScore,
-      negativeAestheticScore: o.negativeAestheticScore,
-      pipeline: prepared.timeIdsRules,
-    }
-    const ids = this.model.timeIds(timeIdsOptions)
-    const rows = (values: readonly number[]): Tensor => tile(timeIdsTensor([values]), [batchSize, 1])
-    return {
-      encoder_hidden_states: { cond: text.promptEmbeds, uncond: text.negativePromptEmbeds },
-      text_embeds: { cond: text.pooledPromptEmbeds, uncond: text.negativePooledPromptEmbeds },
-      time_ids: { cond: rows(ids.timeIds), uncond: rows(ids.negativeTimeIds) },
-    }
   }
 
   async #controlImages(options: O, batchSize: number, numImages: number): Promise<Tensor<"float32">[]> {
