@@ -2,9 +2,8 @@
 // `control_image_processor = VaeImageProcessor(vae_scale_factor, do_convert_rgb=True, do_normalize=False)`:
 // sizes rounded down to the VAE factor, PIL Lanczos resize (the processor's default `resample`), [0, 1] floats,
 // then `repeat_interleave` to the batch.
-import { Tensor, concat, repeatInterleave, toFloat32 } from "@pagkit/tensor"
+import { Tensor, concat, pilResize, pixels8ToTensor, repeatInterleave, tensorToPixels8, toFloat32 } from "@pagkit/tensor"
 import { ControlImageError } from "./errors.js"
-import { pilResize, pixels8ToTensor, tensorToPixels8 } from "./internal/pil-resize.js"
 
 /** Resizes `[1, C, H, W]` images in [0, 1]; the default is PIL's Lanczos on 8-bit pixels (what diffusers does for PIL inputs). */
 export type ControlImageResizer = (image: Tensor<"float32">, size: { readonly width: number; readonly height: number }) => Tensor<"float32"> | Promise<Tensor<"float32">>

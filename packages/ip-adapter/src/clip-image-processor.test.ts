@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { Tensor, loadImage, maxAbsDiff, readSafetensors } from "@pagkit/tensor"
+import { Tensor, loadImage, maxAbsDiff, pilResize, readSafetensors } from "@pagkit/tensor"
 import { clipPreprocess, loadClipImageProcessorConfig, parseClipImageProcessorConfig, shortestEdgeSize } from "./clip-image-processor.js"
 import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
 import { tinyModel, tinyOracle } from "./internal/fixtures.js"
-import { pilResize } from "./pil-resize.js"
 
 describe("CLIP image preprocessing", () => {
   it("reproduces the oracle's pixel_values bit for bit", async () => {

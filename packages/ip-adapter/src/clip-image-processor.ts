@@ -5,10 +5,9 @@
 // `image_transforms.py`: PIL resize, floor center crop, rescale then normalize).
 import { readFile } from "node:fs/promises"
 import path from "node:path"
-import { Tensor } from "@pagkit/tensor"
+import { Tensor, pilResize, tensorToPixels8 } from "@pagkit/tensor"
+import type { PilFilter, Pixels8, ResampleFlavor } from "@pagkit/tensor"
 import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
-import { pilResize, tensorToPixels8 } from "./pil-resize.js"
-import type { PilFilter, Pixels8, ResampleFlavor } from "./pil-resize.js"
 
 /** The fields of `preprocessor_config.json` that CLIP preprocessing uses. */
 export interface ClipImageProcessorConfig {

@@ -6,8 +6,9 @@
 export { IpAdapterError, IpAdapterInputError, IpAdapterModelError, IpAdapterWeightsError } from "./errors.js"
 export type { IpAdapterErrorCode } from "./errors.js"
 
-export { pilResize, pixels8ToTensor, tensorToPixels8 } from "./pil-resize.js"
-export type { PilFilter, Pixels8, ResampleFlavor, ResizeTarget } from "./pil-resize.js"
+// PIL resize lives in @pagkit/tensor; re-exported here so this package's API stays as it was.
+export { pilResize, pixels8ToTensor, tensorToPixels8 } from "@pagkit/tensor"
+export type { PilFilter, Pixels8, ResampleFlavor, ResizeTarget } from "@pagkit/tensor"
 export {
   CLIP_DEFAULTS,
   clipPreprocess,

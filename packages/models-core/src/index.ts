@@ -26,6 +26,7 @@ export {
   readJsonFile,
 } from "./model-folder.js"
 export type { ComponentEntry, ModelIndex, OnnxModelLocation } from "./model-folder.js"
+export { parsePythonJson } from "./python-json.js"
 
 export { assertComponentKind, detectComponentKind } from "./component-kind.js"
 export type { ComponentKind } from "./component-kind.js"

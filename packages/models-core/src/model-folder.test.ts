@@ -27,6 +27,12 @@ describe("model folders", () => {
     await expect(readComponentConfig(tinyModel("tiny-sdxl"), "nothing")).rejects.toBeInstanceOf(MissingModelFileError)
   })
 
+  it("reads configs holding Python's bare -Infinity (tiny-pixart-sigma's DPMSolver scheduler)", async () => {
+    const scheduler = await readComponentConfig(tinyModel("tiny-pixart-sigma"), "scheduler")
+    expect(scheduler?.["_class_name"]).toBe("DPMSolverMultistepScheduler")
+    expect(scheduler?.["lambda_min_clipped"]).toBe(-Infinity)
+  })
+
   it("locates ONNX files and their external data", async () => {
     const unet = await locateOnnxModel(tinyModel("tiny-sdxl"), "unet")
     expect(unet.modelPath.endsWith(path.join("unet", "model.onnx"))).toBe(true)

@@ -6,6 +6,7 @@ import {
   ModelConfigError,
   ModelFolderError,
 } from "./errors.js"
+import { parsePythonJson } from "./python-json.js"
 
 /** One component entry of `model_index.json`: `["diffusers", "UNet2DConditionModel"]`. */
 export interface ComponentEntry {
@@ -54,7 +55,10 @@ export async function assertFolder(dir: string, what = "model folder"): Promise<
   }
 }
 
-/** Reads and parses a JSON file; `undefined` when it does not exist and `required` is false. */
+/**
+ * Reads and parses a JSON file (Python's bare `NaN` / `Infinity` / `-Infinity` included, see {@link parsePythonJson});
+ * `undefined` when it does not exist and `required` is false.
+ */
 export async function readJsonFile(
   file: string,
   options: { required?: boolean; what?: string } = {},
@@ -72,7 +76,7 @@ export async function readJsonFile(
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = parsePythonJson(text)
   } catch (error) {
     throw new ModelConfigError(`"${file}" is not valid JSON (${(error as Error).message}). Re-export or fix the file.`, {
       cause: error,

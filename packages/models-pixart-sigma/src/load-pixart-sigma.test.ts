@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises"
 import { describe, expect, it } from "vitest"
 import { LayerPatternError } from "@pagkit/onnx"
 import { sharedTinyPixArt, tinyModel, tinyOracle } from "./internal/fixtures.js"
-import { parsePythonJson } from "./internal/python-json.js"
 
 describe("loadPixArtSigma", () => {
   it("loads the tiny folder with PAG gates over every self-attention layer", async () => {
@@ -26,16 +25,6 @@ describe("loadPixArtSigma", () => {
     expect(strict.layers).toEqual(["transformer_blocks.1.attn1"])
     expect(strict.notes.join(" ")).toContain("transformer_blocks.10.attn1")
     expect(() => model.resolvePagLayers(["mid"])).toThrow(LayerPatternError)
-  })
-})
-
-describe("parsePythonJson", () => {
-  it("reads Python's bare NaN / Infinity outside strings only", () => {
-    expect(parsePythonJson('{"a": -Infinity, "b": [NaN, Infinity], "c": "NaN -Infinity"}')).toEqual({
-      a: -Infinity,
-      b: [NaN, Infinity],
-      c: "NaN -Infinity",
-    })
   })
 })
 

@@ -7,7 +7,6 @@ import type { PixArtTokenizer } from "./encode-prompt.js"
 import { PixArtModelError } from "./errors.js"
 import { PixArtSigmaModel } from "./pixart-model.js"
 import { IDENTITY_ATTENTION, PixArtTransformer } from "./pixart-transformer.js"
-import { readPythonJsonObject } from "./internal/python-json.js"
 import { assertT5TextEncoder } from "./text-encoder.js"
 
 /** Options of {@link loadPixArtSigma}. */
@@ -37,8 +36,8 @@ export async function loadPixArtSigma(dir: string, options: LoadPixArtSigmaOptio
     ...(options.sessionOptions ?? {}),
     ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
   }
-  // Read here rather than with readComponentConfig: scheduler configs hold Python's bare -Infinity.
-  const schedulerConfig = await readPythonJsonObject(path.join(dir, "scheduler", "scheduler_config.json"), "scheduler config")
+  // Python's bare -Infinity (lambda_min_clipped) is read by models-core's parser.
+  const schedulerConfig = (await readComponentConfig(dir, "scheduler"))!
   const transformerConfig = await readComponentConfig(dir, "transformer", { required: false })
   const loadTokenizer = options.loadTokenizer ?? ((folder: string) => loadT5Tokenizer(folder))
 

@@ -1,9 +1,14 @@
 // DDIMScheduler, ported from diffusers `schedulers/scheduling_ddim.py` (`DDIMScheduler`).
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError } from "./errors.js"
-import { PREDICTION_TYPES, alphasCumprodFor, predictX0AndEpsilon } from "./internal/alphas.js"
+import {
+  PREDICTION_TYPES,
+  addNoiseAtTrainTimesteps,
+  alphaProdAt,
+  alphasCumprodFor,
+  predictX0AndEpsilon,
+} from "./internal/alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
-import { mixPerRow } from "./internal/broadcast.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import { checkStepInputs, clampTensor, drawNoise, linearCombination, thresholdSample } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, spacedTimesteps } from "./internal/sigmas.js"
@@ -133,22 +138,11 @@ export class DDIMScheduler extends SchedulerBase<DDIMConfig> {
   }
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
-    const alphas = timesteps.map((t) => this.alphaAt(t))
-    return mixPerRow(original, noise, {
-      original: alphas.map((a) => Math.fround(Math.sqrt(a))),
-      noise: alphas.map((a) => Math.fround(Math.sqrt(Math.fround(1 - a)))),
-      what: `${this.className}.addNoise`,
-    })
+    return addNoiseAtTrainTimesteps(this.className, this.alphasCumprod, { original, noise, timesteps })
   }
 
   /** `alphas_cumprod[t]`, with a clear error for timesteps outside the table. */
   protected alphaAt(t: number): number {
-    const value = this.alphasCumprod[t]
-    if (!Number.isInteger(t) || value === undefined) {
-      throw new SchedulerArgumentError(
-        `${this.className}: timestep ${t} is outside [0, ${this.alphasCumprod.length}). Pass a whole train timestep.`,
-      )
-    }
-    return value
+    return alphaProdAt(this.alphasCumprod, t, this.className)
   }
 }

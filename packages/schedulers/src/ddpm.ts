@@ -1,9 +1,8 @@
 // DDPMScheduler, ported from diffusers `schedulers/scheduling_ddpm.py` (`DDPMScheduler`).
 import { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError, SchedulerArgumentError } from "./errors.js"
-import { PREDICTION_TYPES, alphasCumprodFor } from "./internal/alphas.js"
+import { PREDICTION_TYPES, addNoiseAtTrainTimesteps, alphasCumprodFor } from "./internal/alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
-import { mixPerRow } from "./internal/broadcast.js"
 import {
   betasForAlphaBar,
   alphasCumprod as cumprod,
@@ -245,20 +244,7 @@ export class DDPMScheduler extends SchedulerBase<DDPMConfig> {
   }
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
-    const alphas = timesteps.map((t) => {
-      const a = this.alphasCumprod[t]
-      if (!Number.isInteger(t) || a === undefined) {
-        throw new SchedulerArgumentError(
-          `${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`,
-        )
-      }
-      return a
-    })
-    return mixPerRow(original, noise, {
-      original: alphas.map((a) => f32(Math.sqrt(a))),
-      noise: alphas.map((a) => f32(Math.sqrt(f32(1 - a)))),
-      what: `${this.className}.addNoise`,
-    })
+    return addNoiseAtTrainTimesteps(this.className, this.alphasCumprod, { original, noise, timesteps })
   }
 }
 

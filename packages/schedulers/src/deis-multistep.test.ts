@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { DEISMultistepScheduler } from "./deis-multistep.js"
 import { InvalidSchedulerConfigError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 
 const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
 
 describe("DEISMultistepScheduler oracles", () => {
-  it("20-DEISMultistepScheduler-10 matches diffusers", () => {
-    const report = oracleReport(ORACLES, "20-DEISMultistepScheduler-10", (config) => new DEISMultistepScheduler(config))
+  it("20-DEISMultistepScheduler-10 matches diffusers", async () => {
+    const report = await oracleReport(ORACLES, "20-DEISMultistepScheduler-10", (config) => new DEISMultistepScheduler(config))
     expect(report.timesteps).toEqual(report.meta.timesteps)
     expect(report.sigmaError).toBe(0)
     expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)

@@ -1,11 +1,21 @@
 // DEIS multistep (log-rho polynomial extrapolation of the noise prediction, orders 1–3).
 // Ported from diffusers `schedulers/scheduling_deis_multistep.py` (`DEISMultistepScheduler`).
-import { Tensor } from "@pagkit/tensor"
-import { InvalidSchedulerConfigError } from "./errors.js"
+import type { Tensor } from "@pagkit/tensor"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { DPM_TIMESTEP_SPACINGS, DpmSchedulerBase, checkPredictionType, stepInputs, timestepsRequest } from "./internal/dpm-base.js"
-import { dataPrediction } from "./internal/dpm-convert.js"
+import {
+  DPM_TIMESTEP_SPACINGS,
+  DpmSchedulerBase,
+  checkPredictionType,
+  checkSolverOrder,
+  dynamicFlowShift,
+  emptyHistory,
+  multistepOrder,
+  savedOutputs,
+  stepInputs,
+} from "./internal/dpm-base.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { convertOptionsOf, dataPrediction } from "./internal/dpm-convert.js"
 import { alphaSigmaOf, f32, logF, subScaledDivide } from "./internal/dpm-math.js"
 import type { AlphaSigma } from "./internal/dpm-math.js"
 import {
@@ -93,23 +103,16 @@ export class DEISMultistepScheduler extends DpmSchedulerBase {
     sigmaMethodOf(this.config, this.className)
     checkOneOf(this.className, "timestep_spacing", this.config.timestep_spacing, DPM_TIMESTEP_SPACINGS)
     checkPredictionType(this.className, this.config.prediction_type, true)
-    if (this.config.solver_order < 1 || this.config.solver_order > 3) {
-      throw new InvalidSchedulerConfigError(`${this.className}: solver_order must be 1, 2 or 3, found ${this.config.solver_order}.`)
-    }
+    checkSolverOrder(this.className, this.config.solver_order)
     this.tables = vpTables(this.config, this.className)
     this.flowShift = this.config.flow_shift
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    this.modelOutputs = emptyHistory(this.config.solver_order)
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const c = this.config
-    if (request.mu !== undefined) {
-      if (!c.use_dynamic_shifting) {
-        throw new InvalidSchedulerConfigError(`${this.className}: mu needs use_dynamic_shifting true in the config.`)
-      }
-      this.flowShift = Math.exp(request.mu)
-    }
+    this.flowShift = dynamicFlowShift(this.className, c, request) ?? this.flowShift
     const n = checkStepCount(this.className, request.numInferenceSteps, c.num_train_timesteps)
     const spaced = spacedTimesteps({
       spacing: c.timestep_spacing,
@@ -128,17 +131,11 @@ export class DEISMultistepScheduler extends DpmSchedulerBase {
       roundTimesteps: true,
       flowShift: this.flowShift,
     })
-    const ac0 = this.tables.alphasCumprod[0]!
     // The default schedule ends at the sigma of train step 0; the others repeat their last sigma.
-    const sigmaLast =
-      method === "interp" ? f32(Math.sqrt(f32(f32(1 - ac0) / ac0))) : schedule.sigmas[schedule.sigmas.length - 1]!
-    this.sigmas = [...Array.from(schedule.sigmas, f32), f32(sigmaLast)]
-    this.timesteps = toInt64Timesteps(schedule.timesteps)
-    this.numInferenceSteps = this.timesteps.length
-    this.modelOutputs = new Array<Float32Array | undefined>(c.solver_order).fill(undefined)
+    const sigmaLast = method === "interp" ? this.tables.trainSigmas[0]! : schedule.sigmas[schedule.sigmas.length - 1]!
+    this.setSchedule([...Array.from(schedule.sigmas, f32), f32(sigmaLast)], toInt64Timesteps(schedule.timesteps))
+    this.modelOutputs = emptyHistory(c.solver_order)
     this.lowerOrderNums = 0
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   step(
@@ -149,34 +146,22 @@ export class DEISMultistepScheduler extends DpmSchedulerBase {
   ): StepOutput {
     const c = this.config
     const index = this.currentStepIndex(timestep)
-    const n = this.timesteps.length
-    const lowerOrderFinal = index === n - 1 && c.lower_order_final && n < 15
-    const lowerOrderSecond = index === n - 2 && c.lower_order_final && n < 15
     const inputs = stepInputs(this.className, modelOutput, sample)
     const s0 = alphaSigmaOf(this.sigmaAt(index), c.use_flow_sigmas)
-    const x0 = dataPrediction(inputs.output, inputs.sample, this.sigmaAt(index), {
-      className: this.className,
-      predictionType: c.prediction_type,
-      flow: c.use_flow_sigmas,
-      thresholding: c.thresholding,
-      dynamicThresholdingRatio: c.dynamic_thresholding_ratio,
-      sampleMaxValue: c.sample_max_value,
-      shape: sample.shape,
-    })
+    const x0 = dataPrediction(inputs.output, inputs.sample, this.sigmaAt(index), convertOptionsOf(this.className, c, sample.shape))
     // DEIS integrates the noise prediction: eps = (sample - alpha_t·x0) / sigma_t.
     const eps = subScaledDivide(inputs.sample, s0.alpha, x0, s0.sigma)
     this.modelOutputs.shift()
     this.modelOutputs.push(eps)
-    const order =
-      c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal
-        ? 1
-        : c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond
-          ? 2
-          : 3
-    const points = [index + 1, index, index - 1, index - 2]
-      .slice(0, order + 1)
-      .map((i) => alphaSigmaOf(this.sigmaAt(i), c.use_flow_sigmas))
-    const models = this.modelOutputs.filter((m): m is Float32Array => m !== undefined)
+    const order = multistepOrder({
+      index,
+      steps: this.timesteps.length,
+      solverOrder: c.solver_order,
+      lowerOrderNums: this.lowerOrderNums,
+      lowerOrderFinal: c.lower_order_final,
+    })
+    const points = this.multistepPoints(index, order)
+    const models = savedOutputs(this.modelOutputs)
     const prev =
       order === 1
         ? firstOrderUpdate({
@@ -189,8 +174,7 @@ export class DEISMultistepScheduler extends DpmSchedulerBase {
           })
         : deisUpdate(points, models, inputs.sample)
     if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
+    return this.finishStep(index, prev, sample.shape)
   }
 }
 

@@ -3,15 +3,15 @@ import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { DPMSolverMultistepScheduler } from "./dpm-solver-multistep.js"
 import { InvalidSchedulerConfigError, SchedulerStateError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 
 const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
 
 describe("DPMSolverMultistepScheduler oracles", () => {
   const cases = ["09", "10", "11", "12", "13", "28"].map((n) => `${n}-DPMSolverMultistepScheduler-10`)
   for (const name of cases) {
-    it(`${name} matches diffusers`, () => {
-      const report = oracleReport(ORACLES, name, (config) => new DPMSolverMultistepScheduler(config))
+    it(`${name} matches diffusers`, async () => {
+      const report = await oracleReport(ORACLES, name, (config) => new DPMSolverMultistepScheduler(config))
       expect(report.timesteps).toEqual(report.meta.timesteps)
       expect(report.sigmaError).toBe(0)
       expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)
@@ -23,9 +23,9 @@ describe("DPMSolverMultistepScheduler oracles", () => {
 })
 
 describe("DPMSolverMultistepScheduler", () => {
-  it("reproduces the SDE case with the real torch-compatible generator", () => {
+  it("reproduces the SDE case with the real torch-compatible generator", async () => {
     const name = "11-DPMSolverMultistepScheduler-10"
-    const report = oracleReport(ORACLES, name, (config) => new DPMSolverMultistepScheduler(config), "generator")
+    const report = await oracleReport(ORACLES, name, (config) => new DPMSolverMultistepScheduler(config), "generator")
     expect(report.maxStepError).toBeLessThanOrEqual(1e-5)
   })
 

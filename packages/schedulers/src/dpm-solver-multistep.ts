@@ -1,21 +1,25 @@
 // DPM-Solver / DPM-Solver++ multistep (orders 1–3, ODE and SDE variants).
 // Ported from diffusers `schedulers/scheduling_dpmsolver_multistep.py` (`DPMSolverMultistepScheduler`).
-import { Tensor } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError } from "./errors.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 import {
   DPM_TIMESTEP_SPACINGS,
   DpmSchedulerBase,
+  checkFinalSigmasType,
   checkPredictionType,
-  drawNoise,
+  checkSolverOrder,
+  dynamicFlowShift,
+  emptyHistory,
+  multistepOrder,
   normalizeDpmAlgorithm,
-  stepInputs,
-  timestepsRequest,
+  savedOutputs,
   withNumericLambdaMin,
 } from "./internal/dpm-base.js"
-import { dataPrediction, meanChannels, noisePrediction } from "./internal/dpm-convert.js"
-import type { ConvertOptions } from "./internal/dpm-convert.js"
-import { alphaSigmaOf, f32 } from "./internal/dpm-math.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { drawNoise } from "./internal/math.js"
+import { convertModelOutput, convertOptionsOf } from "./internal/dpm-convert.js"
+import { f32 } from "./internal/dpm-math.js"
 import {
   checkStepCount,
   clippedLastTimestep,
@@ -90,30 +94,17 @@ export class DPMSolverMultistepScheduler extends DpmSchedulerBase {
     checkOneOf(this.className, "final_sigmas_type", this.config.final_sigmas_type, ["zero", "sigma_min"])
     checkOneOf(this.className, "timestep_spacing", this.config.timestep_spacing, DPM_TIMESTEP_SPACINGS)
     checkPredictionType(this.className, this.config.prediction_type, this.config.algorithm_type.endsWith("++"))
-    if (!this.config.algorithm_type.endsWith("++") && this.config.final_sigmas_type === "zero") {
-      throw new InvalidSchedulerConfigError(
-        `${this.className}: final_sigmas_type "zero" is not supported for algorithm_type "${this.config.algorithm_type}". Set final_sigmas_type to "sigma_min".`,
-      )
-    }
-    if (this.config.solver_order < 1 || this.config.solver_order > 3) {
-      throw new InvalidSchedulerConfigError(
-        `${this.className}: solver_order must be 1, 2 or 3, found ${this.config.solver_order}.`,
-      )
-    }
+    checkFinalSigmasType(this.className, this.config)
+    checkSolverOrder(this.className, this.config.solver_order)
     this.tables = vpTables(this.config, this.className, this.config.rescale_betas_zero_snr)
     this.flowShift = this.config.flow_shift
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    this.modelOutputs = emptyHistory(this.config.solver_order)
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const c = this.config
-    if (request.mu !== undefined) {
-      if (!c.use_dynamic_shifting) {
-        throw new InvalidSchedulerConfigError(`${this.className}: mu needs use_dynamic_shifting true in the config.`)
-      }
-      this.flowShift = Math.exp(request.mu)
-    }
+    this.flowShift = dynamicFlowShift(this.className, c, request) ?? this.flowShift
     const method = sigmaMethodOf(c, this.className)
     let spaced: number[]
     let n: number
@@ -144,15 +135,11 @@ export class DPMSolverMultistepScheduler extends DpmSchedulerBase {
       roundTimesteps: c.beta_schedule !== "squaredcos_cap_v2",
       flowShift: this.flowShift,
     })
-    const ac0 = this.tables.alphasCumprod[0]!
-    const sigmaLast = c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - ac0) / ac0))) : 0
-    this.sigmas = [...Array.from(schedule.sigmas, f32), sigmaLast]
-    this.timesteps = toInt64Timesteps(schedule.timesteps)
-    this.numInferenceSteps = this.timesteps.length
-    this.modelOutputs = new Array<Float32Array | undefined>(c.solver_order).fill(undefined)
+    // sigma_min: the train sigma of timestep 0, sqrt((1 - alphas_cumprod[0]) / alphas_cumprod[0])
+    const sigmaLast = c.final_sigmas_type === "sigma_min" ? this.tables.trainSigmas[0]! : 0
+    this.setSchedule([...Array.from(schedule.sigmas, f32), sigmaLast], toInt64Timesteps(schedule.timesteps))
+    this.modelOutputs = emptyHistory(c.solver_order)
     this.lowerOrderNums = 0
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   step(
@@ -163,58 +150,34 @@ export class DPMSolverMultistepScheduler extends DpmSchedulerBase {
   ): StepOutput {
     const c = this.config
     const index = this.currentStepIndex(timestep)
-    const n = this.timesteps.length
-    const lowerOrderFinal =
-      index === n - 1 && (c.euler_at_final || (c.lower_order_final && n < 15) || c.final_sigmas_type === "zero")
-    const lowerOrderSecond = index === n - 2 && c.lower_order_final && n < 15
-
-    const learned = c.variance_type === "learned" || c.variance_type === "learned_range"
-    const output =
-      learned && c.prediction_type === "epsilon" ? meanChannels(modelOutput.data, modelOutput.shape) : modelOutput.data
-    const inputs = stepInputs(this.className, new Tensor("float32", output, sample.shape), sample)
-    const convert = this.convertOptions(sample.shape)
-    const sigma = this.sigmaAt(index)
-    const converted = c.algorithm_type.endsWith("++")
-      ? dataPrediction(inputs.output, inputs.sample, sigma, convert)
-      : noisePrediction(inputs.output, inputs.sample, sigma, convert)
+    const inputs = this.stepData(modelOutput, sample)
+    const converted = convertModelOutput(inputs, this.sigmaAt(index), {
+      ...convertOptionsOf(this.className, c, sample.shape),
+      toData: c.algorithm_type.endsWith("++"),
+    })
     this.modelOutputs.shift()
     this.modelOutputs.push(converted)
 
     const noise = c.algorithm_type.startsWith("sde") ? drawNoise(sample.shape, options.generator) : undefined
-    const order =
-      c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal
-        ? 1
-        : c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond
-          ? 2
-          : 3
-    const points = [index + 1, index, index - 1, index - 2]
-      .slice(0, order + 1)
-      .map((i) => alphaSigmaOf(this.sigmaAt(i), c.use_flow_sigmas))
+    const order = multistepOrder({
+      index,
+      steps: this.timesteps.length,
+      solverOrder: c.solver_order,
+      lowerOrderNums: this.lowerOrderNums,
+      lowerOrderFinal: c.lower_order_final,
+      firstOrderAtFinal: c.euler_at_final || c.final_sigmas_type === "zero",
+    })
     const update = {
       algorithm: c.algorithm_type as DpmAlgorithm,
       solverType: c.solver_type as DpmSolverType,
-      points,
-      models: this.modelOutputs.filter((m): m is Float32Array => m !== undefined),
+      points: this.multistepPoints(index, order),
+      models: savedOutputs(this.modelOutputs),
       sample: inputs.sample,
       noise,
     }
     const prev =
       order === 1 ? firstOrderUpdate(update) : order === 2 ? secondOrderUpdate(update) : thirdOrderUpdate(update)
     if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
-  }
-
-  private convertOptions(shape: readonly number[]): ConvertOptions {
-    const c = this.config
-    return {
-      className: this.className,
-      predictionType: c.prediction_type,
-      flow: c.use_flow_sigmas,
-      thresholding: c.thresholding,
-      dynamicThresholdingRatio: c.dynamic_thresholding_ratio,
-      sampleMaxValue: c.sample_max_value,
-      shape,
-    }
+    return this.finishStep(index, prev, sample.shape)
   }
 }

@@ -3,15 +3,15 @@ import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { DPMSolverSinglestepScheduler, singlestepOrderList } from "./dpm-solver-singlestep.js"
 import { InvalidSchedulerConfigError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 
 const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
 
 describe("DPMSolverSinglestepScheduler oracles", () => {
   const cases = ["14"].map((n) => `${n}-DPMSolverSinglestepScheduler-10`)
   for (const name of cases) {
-    it(`${name} matches diffusers`, () => {
-      const report = oracleReport(ORACLES, name, (config) => new DPMSolverSinglestepScheduler(config))
+    it(`${name} matches diffusers`, async () => {
+      const report = await oracleReport(ORACLES, name, (config) => new DPMSolverSinglestepScheduler(config))
       expect(report.timesteps).toEqual(report.meta.timesteps)
       expect(report.sigmaError).toBe(0)
       expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)

@@ -1,20 +1,24 @@
 // DPM-Solver / DPM-Solver++ singlestep (orders 1–3 cycling through an order list).
 // Ported from diffusers `schedulers/scheduling_dpmsolver_singlestep.py` (`DPMSolverSinglestepScheduler`).
-import { Tensor } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError } from "./errors.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import {
   DpmSchedulerBase,
+  checkFinalSigmasType,
   checkPredictionType,
-  drawNoise,
+  checkSolverOrder,
+  dynamicFlowShift,
+  emptyHistory,
   normalizeDpmAlgorithm,
-  stepInputs,
-  timestepsRequest,
+  savedOutputs,
   withNumericLambdaMin,
 } from "./internal/dpm-base.js"
-import { dataPrediction, meanChannels, noisePrediction } from "./internal/dpm-convert.js"
-import { alphaSigmaOf, f32 } from "./internal/dpm-math.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { drawNoise } from "./internal/math.js"
+import { convertModelOutput, convertOptionsOf } from "./internal/dpm-convert.js"
+import { f32 } from "./internal/dpm-math.js"
 import {
   checkStepCount,
   clippedLastTimestep,
@@ -106,32 +110,20 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
     this.config = normalizeDpmAlgorithm(this.className, resolved, ["dpmsolver", "dpmsolver++", "sde-dpmsolver++"])
     sigmaMethodOf(this.config, this.className)
     checkOneOf(this.className, "final_sigmas_type", this.config.final_sigmas_type, ["zero", "sigma_min"])
+    // "dpmsolver" is the only algorithm here without "++"
     checkPredictionType(this.className, this.config.prediction_type, this.config.algorithm_type !== "dpmsolver")
-    if (this.config.algorithm_type === "dpmsolver" && this.config.final_sigmas_type === "zero") {
-      throw new InvalidSchedulerConfigError(
-        `${this.className}: final_sigmas_type "zero" is not supported for algorithm_type "dpmsolver". Set final_sigmas_type to "sigma_min".`,
-      )
-    }
-    if (this.config.solver_order < 1 || this.config.solver_order > 3) {
-      throw new InvalidSchedulerConfigError(
-        `${this.className}: solver_order must be 1, 2 or 3, found ${this.config.solver_order}.`,
-      )
-    }
+    checkFinalSigmasType(this.className, this.config)
+    checkSolverOrder(this.className, this.config.solver_order)
     this.tables = vpTables(this.config, this.className)
     this.flowShift = this.config.flow_shift
     this.lowerOrderFinal = this.config.lower_order_final
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    this.modelOutputs = emptyHistory(this.config.solver_order)
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const c = this.config
-    if (request.mu !== undefined) {
-      if (!c.use_dynamic_shifting) {
-        throw new InvalidSchedulerConfigError(`${this.className}: mu needs use_dynamic_shifting true in the config.`)
-      }
-      this.flowShift = Math.exp(request.mu)
-    }
+    this.flowShift = dynamicFlowShift(this.className, c, request) ?? this.flowShift
     const method = sigmaMethodOf(c, this.className)
     let spaced: number[]
     if (request.timesteps !== undefined) {
@@ -161,12 +153,10 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
       roundTimesteps: true,
       flowShift: this.flowShift,
     })
-    const ac0 = this.tables.alphasCumprod[0]!
-    const sigmaLast = c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - ac0) / ac0))) : 0
-    this.sigmas = [...Array.from(schedule.sigmas, f32), sigmaLast]
-    this.timesteps = toInt64Timesteps(schedule.timesteps)
-    this.numInferenceSteps = n
-    this.modelOutputs = new Array<Float32Array | undefined>(c.solver_order).fill(undefined)
+    // sigma_min: the train sigma of timestep 0, sqrt((1 - alphas_cumprod[0]) / alphas_cumprod[0])
+    const sigmaLast = c.final_sigmas_type === "sigma_min" ? this.tables.trainSigmas[0]! : 0
+    this.setSchedule([...Array.from(schedule.sigmas, f32), sigmaLast], toInt64Timesteps(schedule.timesteps))
+    this.modelOutputs = emptyHistory(c.solver_order)
     this.savedSample = undefined
     // diffusers switches lower_order_final on (for good) when the steps do not split into full order groups.
     if (!this.lowerOrderFinal && (n % c.solver_order !== 0 || c.final_sigmas_type === "zero")) {
@@ -176,8 +166,6 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
       lowerOrderFinal: this.lowerOrderFinal,
       finalSigmasZero: c.final_sigmas_type === "zero",
     })
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   step(
@@ -188,24 +176,11 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
   ): StepOutput {
     const c = this.config
     const index = this.currentStepIndex(timestep)
-    const learned = c.variance_type === "learned" || c.variance_type === "learned_range"
-    const output =
-      learned && c.prediction_type === "epsilon" ? meanChannels(modelOutput.data, modelOutput.shape) : modelOutput.data
-    const inputs = stepInputs(this.className, new Tensor("float32", output, sample.shape), sample)
-    const convert = {
-      className: this.className,
-      predictionType: c.prediction_type,
-      flow: c.use_flow_sigmas,
-      thresholding: c.thresholding,
-      dynamicThresholdingRatio: c.dynamic_thresholding_ratio,
-      sampleMaxValue: c.sample_max_value,
-      shape: sample.shape,
-    }
-    const sigma = this.sigmaAt(index)
-    const converted =
-      c.algorithm_type === "dpmsolver"
-        ? noisePrediction(inputs.output, inputs.sample, sigma, convert)
-        : dataPrediction(inputs.output, inputs.sample, sigma, convert)
+    const inputs = this.stepData(modelOutput, sample)
+    const converted = convertModelOutput(inputs, this.sigmaAt(index), {
+      ...convertOptionsOf(this.className, c, sample.shape),
+      toData: c.algorithm_type !== "dpmsolver",
+    })
     this.modelOutputs.shift()
     this.modelOutputs.push(converted)
     const noise = c.algorithm_type === "sde-dpmsolver++" ? drawNoise(sample.shape, options.generator) : undefined
@@ -215,14 +190,11 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
     while (order > 1 && this.modelOutputs[this.modelOutputs.length - order] === undefined) order--
     if (order === 1) this.savedSample = inputs.sample
     const start = this.savedSample ?? inputs.sample
-    const points = [index + 1, index, index - 1, index - 2]
-      .slice(0, order + 1)
-      .map((i) => alphaSigmaOf(this.sigmaAt(i), c.use_flow_sigmas))
     const update: MultistepUpdate = {
       algorithm: c.algorithm_type as DpmAlgorithm,
       solverType: c.solver_type as DpmSolverType,
-      points,
-      models: this.modelOutputs.filter((m): m is Float32Array => m !== undefined),
+      points: this.multistepPoints(index, order),
+      models: savedOutputs(this.modelOutputs),
       sample: start,
       noise,
     }
@@ -232,7 +204,6 @@ export class DPMSolverSinglestepScheduler extends DpmSchedulerBase {
         : order === 2
           ? singlestepSecondOrder(update)
           : singlestepThirdOrder(update)
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
+    return this.finishStep(index, prev, sample.shape)
   }
 }

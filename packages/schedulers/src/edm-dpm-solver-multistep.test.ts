@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { EDMDPMSolverMultistepScheduler } from "./edm-dpm-solver-multistep.js"
 import { InvalidSchedulerConfigError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 
 const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
 
 describe("EDMDPMSolverMultistepScheduler oracles", () => {
-  it("25-EDMDPMSolverMultistepScheduler-10 matches diffusers", () => {
-    const report = oracleReport(ORACLES, "25-EDMDPMSolverMultistepScheduler-10", (c) => new EDMDPMSolverMultistepScheduler(c))
+  it("25-EDMDPMSolverMultistepScheduler-10 matches diffusers", async () => {
+    const report = await oracleReport(ORACLES, "25-EDMDPMSolverMultistepScheduler-10", (c) => new EDMDPMSolverMultistepScheduler(c))
     expect(report.timesteps).toEqual(report.meta.timesteps)
     expect(report.sigmaError).toBe(0)
     expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)

@@ -6,17 +6,21 @@ import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } fr
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import {
   DpmSchedulerBase,
-  drawNoise,
+  checkSolverOrder,
+  emptyHistory,
+  multistepOrder,
   normalizeDpmAlgorithm,
   perBatch,
+  savedOutputs,
   stepInputs,
-  timestepsRequest,
 } from "./internal/dpm-base.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { drawNoise } from "./internal/math.js"
 import { f32, logF, sqrtF, thresholdSample } from "./internal/dpm-math.js"
 import { checkStepCount } from "./internal/dpm-schedule.js"
 import { firstOrderUpdate, secondOrderUpdate, thirdOrderUpdate } from "./internal/dpm-updates.js"
 import type { DpmAlgorithm, DpmSolverType, MultistepUpdate } from "./internal/dpm-updates.js"
-import { torchLinspaceF32Fma } from "./internal/dpm-linspace.js"
+import { torchLinspaceF32 } from "./internal/betas.js"
 
 /** Options of {@link EDMDPMSolverMultistepScheduler} (diffusers' names and defaults). */
 export const edmDpmSolverMultistepDefaults = {
@@ -62,39 +66,33 @@ export class EDMDPMSolverMultistepScheduler extends DpmSchedulerBase {
     checkOneOf(this.className, "sigma_schedule", this.config.sigma_schedule, ["karras", "exponential"])
     checkOneOf(this.className, "final_sigmas_type", this.config.final_sigmas_type, ["zero", "sigma_min"])
     checkOneOf(this.className, "prediction_type", this.config.prediction_type, ["epsilon", "v_prediction"])
-    if (this.config.solver_order < 1 || this.config.solver_order > 3) {
-      throw new InvalidSchedulerConfigError(`${this.className}: solver_order must be 1, 2 or 3, found ${this.config.solver_order}.`)
-    }
+    checkSolverOrder(this.className, this.config.solver_order)
     this.initNoiseSigma = (this.config.sigma_max ** 2 + 1) ** 0.5
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    this.modelOutputs = emptyHistory(this.config.solver_order)
   }
 
   /** `_compute_karras_sigmas` / `_compute_exponential_sigmas` over a float32 ramp, in float32. */
   private scheduleSigmas(n: number): number[] {
     const c = this.config
     if (c.sigma_schedule === "exponential") {
-      const logs = torchLinspaceF32Fma(Math.log(c.sigma_min), Math.log(c.sigma_max), n)
+      const logs = torchLinspaceF32(Math.log(c.sigma_min), Math.log(c.sigma_max), n)
       return Array.from(logs, (v) => f32(Math.exp(v))).reverse()
     }
     const minInvRho = c.sigma_min ** (1 / c.rho)
     const maxInvRho = c.sigma_max ** (1 / c.rho)
     const span = f32(minInvRho - maxInvRho)
-    return Array.from(torchLinspaceF32Fma(0, 1, n), (r) => f32(f32(f32(maxInvRho) + f32(r * span)) ** f32(c.rho)))
+    return Array.from(torchLinspaceF32(0, 1, n), (r) => f32(f32(f32(maxInvRho) + f32(r * span)) ** f32(c.rho)))
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const n = checkStepCount(this.className, request.numInferenceSteps, this.config.num_train_timesteps)
     const sigmas = this.scheduleSigmas(n)
-    // precondition_noise: c_noise = 0.25·log(sigma)
-    this.timesteps = sigmas.map((s) => f32(0.25 * logF(s)))
     const sigmaLast = this.config.final_sigmas_type === "sigma_min" ? f32(this.config.sigma_min) : 0
-    this.sigmas = [...sigmas, sigmaLast]
-    this.numInferenceSteps = n
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    // precondition_noise: c_noise = 0.25·log(sigma)
+    this.setSchedule([...sigmas, sigmaLast], sigmas.map((s) => f32(0.25 * logF(s))))
+    this.modelOutputs = emptyHistory(this.config.solver_order)
     this.lowerOrderNums = 0
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   /** `precondition_inputs`: `sample / sqrt(sigma² + sigma_data²)` at the current step. */
@@ -112,10 +110,6 @@ export class EDMDPMSolverMultistepScheduler extends DpmSchedulerBase {
   ): StepOutput {
     const c = this.config
     const index = this.currentStepIndex(timestep)
-    const n = this.timesteps.length
-    const lowerOrderFinal =
-      index === n - 1 && (c.euler_at_final || (c.lower_order_final && n < 15) || c.final_sigmas_type === "zero")
-    const lowerOrderSecond = index === n - 2 && c.lower_order_final && n < 15
     const inputs = stepInputs(this.className, modelOutput, sample)
     let x0 = this.preconditionOutputs(inputs.sample, inputs.output, this.sigmaAt(index))
     if (c.thresholding) {
@@ -124,12 +118,14 @@ export class EDMDPMSolverMultistepScheduler extends DpmSchedulerBase {
     this.modelOutputs.shift()
     this.modelOutputs.push(x0)
     const noise = c.algorithm_type === "sde-dpmsolver++" ? drawNoise(sample.shape, options.generator) : undefined
-    const order =
-      c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal
-        ? 1
-        : c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond
-          ? 2
-          : 3
+    const order = multistepOrder({
+      index,
+      steps: this.timesteps.length,
+      solverOrder: c.solver_order,
+      lowerOrderNums: this.lowerOrderNums,
+      lowerOrderFinal: c.lower_order_final,
+      firstOrderAtFinal: c.euler_at_final || c.final_sigmas_type === "zero",
+    })
     // Inputs are pre-scaled, so alpha_t = 1 and sigma_t = sigma.
     const points = [index + 1, index, index - 1, index - 2]
       .slice(0, order + 1)
@@ -138,7 +134,7 @@ export class EDMDPMSolverMultistepScheduler extends DpmSchedulerBase {
       algorithm: c.algorithm_type as DpmAlgorithm,
       solverType: c.solver_type as DpmSolverType,
       points,
-      models: this.modelOutputs.filter((m): m is Float32Array => m !== undefined),
+      models: savedOutputs(this.modelOutputs),
       sample: inputs.sample,
       noise,
     }
@@ -150,8 +146,7 @@ export class EDMDPMSolverMultistepScheduler extends DpmSchedulerBase {
     const prev =
       order === 1 ? firstOrderUpdate(update) : order === 2 ? secondOrderUpdate(update) : thirdOrderUpdate(update)
     if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
+    return this.finishStep(index, prev, sample.shape)
   }
 
   /** `precondition_outputs`: `c_skip·sample + c_out·model_output` (the denoised estimate). */

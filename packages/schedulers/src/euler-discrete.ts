@@ -2,10 +2,10 @@
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError } from "./errors.js"
 import { alphasCumprodFor } from "./internal/alphas.js"
-import { checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
-import { eulerSpacedTimesteps, karrasStyleTables } from "./internal/karras-tables.js"
+import { karrasStyleTables } from "./internal/karras-tables.js"
 import { checkStepInputs, drawNoise, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, logF32, sigmaConversionOf, sigmaToT } from "./internal/sigmas.js"
 import { sigmasFromAlphasCumprod } from "./internal/betas.js"
@@ -113,13 +113,7 @@ export class EulerDiscreteScheduler extends KarrasSchedulerBase<EulerDiscreteCon
       sigmas = Float32Array.from(opts.sigmas)
       timesteps = Array.from(sigmas.subarray(0, -1), (s) => sigmaToT(s, logSigmas))
     } else {
-      const n =
-        opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
-      this.numInferenceSteps = n
-      const spaced =
-        opts.timesteps !== undefined
-          ? Float32Array.from(opts.timesteps)
-          : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+      const { n, spaced } = this.requestedTimesteps(opts)
       const tables = karrasStyleTables({
         alphasCumprod: this.alphasCumprod,
         numInferenceSteps: n,

@@ -2,10 +2,10 @@
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError } from "./errors.js"
 import { alphasCumprodFor } from "./internal/alphas.js"
-import { checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
 import { checkOneOf, checkSingleSigmaConversion, resolveConfig } from "./internal/config.js"
 import { KarrasSchedulerBase, karrasPredictX0 } from "./internal/karras-base.js"
-import { eulerSpacedTimesteps, interleaveMiddle, interleaveTail, karrasStyleTables } from "./internal/karras-tables.js"
+import { interleaveMiddle, interleaveTail, karrasStyleTables } from "./internal/karras-tables.js"
 import { checkStepInputs, clampTensor, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, sigmaConversionOf } from "./internal/sigmas.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
@@ -72,13 +72,7 @@ export class HeunDiscreteScheduler extends KarrasSchedulerBase<HeunDiscreteConfi
         `${this.className}.setTimesteps: custom timesteps cannot be combined with use_${conversion}_sigmas.`,
       )
     }
-    const n =
-      opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
-    this.numInferenceSteps = n
-    const spaced =
-      opts.timesteps !== undefined
-        ? Float32Array.from(opts.timesteps)
-        : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+    const { n, spaced } = this.requestedTimesteps(opts)
     const tables = karrasStyleTables({
       alphasCumprod: this.alphasCumprod,
       numInferenceSteps: n,

@@ -2,9 +2,8 @@
 // `schedulers/scheduling_pndm.py` (`PNDMScheduler`).
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError, SchedulerStateError } from "./errors.js"
-import { alphasCumprodFor } from "./internal/alphas.js"
+import { addNoiseAtTrainTimesteps, alphasCumprodFor } from "./internal/alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./internal/base.js"
-import { mixPerRow } from "./internal/broadcast.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
 import { checkStepInputs, elementwise } from "./internal/math.js"
 import { TIMESTEP_SPACINGS, npArange, npLinspace, roundHalfEven } from "./internal/sigmas.js"
@@ -208,19 +207,6 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
   }
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
-    const alphas = timesteps.map((t) => {
-      const a = this.alphasCumprod[t]
-      if (!Number.isInteger(t) || a === undefined) {
-        throw new SchedulerArgumentError(
-          `${this.className}.addNoise: timestep ${t} is outside [0, ${this.alphasCumprod.length}).`,
-        )
-      }
-      return a
-    })
-    return mixPerRow(original, noise, {
-      original: alphas.map((a) => f32(Math.sqrt(a))),
-      noise: alphas.map((a) => f32(Math.sqrt(f32(1 - a)))),
-      what: `${this.className}.addNoise`,
-    })
+    return addNoiseAtTrainTimesteps(this.className, this.alphasCumprod, { original, noise, timesteps })
   }
 }

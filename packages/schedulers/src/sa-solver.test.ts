@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { Tensor, TorchGenerator } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 import { lagrangeCoefficients } from "./internal/dpm-sa-coefficients.js"
 import { SASolverScheduler } from "./sa-solver.js"
 
@@ -14,8 +14,8 @@ function fixedGenerator(value: number): TorchGenerator {
 }
 
 describe("SASolverScheduler oracles", () => {
-  it("26-SASolverScheduler-10 matches diffusers (recorded noise draws)", () => {
-    const report = oracleReport(ORACLES, "26-SASolverScheduler-10", (config) => new SASolverScheduler(config))
+  it("26-SASolverScheduler-10 matches diffusers (recorded noise draws)", async () => {
+    const report = await oracleReport(ORACLES, "26-SASolverScheduler-10", (config) => new SASolverScheduler(config))
     expect(report.timesteps).toEqual(report.meta.timesteps)
     expect(report.sigmaError).toBe(0)
     expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)
@@ -26,8 +26,8 @@ describe("SASolverScheduler oracles", () => {
 })
 
 describe("SASolverScheduler", () => {
-  it("reproduces case 26 with the real torch-compatible generator", () => {
-    const report = oracleReport(ORACLES, "26-SASolverScheduler-10", (config) => new SASolverScheduler(config), "generator")
+  it("reproduces case 26 with the real torch-compatible generator", async () => {
+    const report = await oracleReport(ORACLES, "26-SASolverScheduler-10", (config) => new SASolverScheduler(config), "generator")
     expect(report.maxStepError).toBeLessThanOrEqual(1e-5)
   })
 

@@ -1,6 +1,6 @@
 // SA-Solver: stochastic Adams predictor (Adams-Bashforth) and corrector (Adams-Moulton) with tau-controlled noise.
 // Ported from diffusers `schedulers/scheduling_sasolver.py` (`SASolverScheduler`).
-import { Tensor } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError } from "./errors.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
@@ -8,13 +8,14 @@ import {
   DPM_TIMESTEP_SPACINGS,
   DpmSchedulerBase,
   checkPredictionType,
-  drawNoise,
+  emptyHistory,
   perBatch,
-  stepInputs,
-  timestepsRequest,
+  savedOutputs,
   withNumericLambdaMin,
 } from "./internal/dpm-base.js"
-import { dataPrediction, meanChannels, noisePrediction } from "./internal/dpm-convert.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { drawNoise } from "./internal/math.js"
+import { convertModelOutput, convertOptionsOf } from "./internal/dpm-convert.js"
 import { alphaSigmaOf, expF, f32, lambdaOf, sqrtF } from "./internal/dpm-math.js"
 import { saCoefficients } from "./internal/dpm-sa-coefficients.js"
 import {
@@ -108,7 +109,7 @@ export class SASolverScheduler extends DpmSchedulerBase {
     this.tau = c.tau_func ?? defaultTau
     this.tables = vpTables(c, this.className)
     this.history = Math.max(c.predictor_order, c.corrector_order - 1)
-    this.modelOutputs = new Array<Float32Array | undefined>(this.history).fill(undefined)
+    this.modelOutputs = emptyHistory(this.history)
     this.timestepList = new Array<number | undefined>(this.history).fill(undefined)
   }
 
@@ -117,7 +118,7 @@ export class SASolverScheduler extends DpmSchedulerBase {
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const c = this.config
     const n = checkStepCount(this.className, request.numInferenceSteps, c.num_train_timesteps)
     const spaced = spacedTimesteps({
@@ -137,17 +138,12 @@ export class SASolverScheduler extends DpmSchedulerBase {
       roundTimesteps: true,
       flowShift: c.flow_shift,
     })
-    const ac0 = this.tables.alphasCumprod[0]!
-    const sigmaLast =
-      method === "interp" ? f32(Math.sqrt(f32(f32(1 - ac0) / ac0))) : schedule.sigmas[schedule.sigmas.length - 1]!
-    this.sigmas = [...Array.from(schedule.sigmas, f32), f32(sigmaLast)]
-    this.timesteps = toInt64Timesteps(schedule.timesteps)
-    this.numInferenceSteps = this.timesteps.length
-    this.modelOutputs = new Array<Float32Array | undefined>(this.history).fill(undefined)
+    // The default schedule ends at the sigma of train step 0; the others repeat their last sigma.
+    const sigmaLast = method === "interp" ? this.tables.trainSigmas[0]! : schedule.sigmas[schedule.sigmas.length - 1]!
+    this.setSchedule([...Array.from(schedule.sigmas, f32), f32(sigmaLast)], toInt64Timesteps(schedule.timesteps))
+    this.modelOutputs = emptyHistory(this.history)
     this.lowerOrderNums = 0
     this.lastSample = undefined
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   step(
@@ -158,23 +154,11 @@ export class SASolverScheduler extends DpmSchedulerBase {
   ): StepOutput {
     const c = this.config
     const index = this.currentStepIndex(timestep)
-    const learned = c.variance_type === "learned" || c.variance_type === "learned_range"
-    const output =
-      learned && c.prediction_type === "epsilon" ? meanChannels(modelOutput.data, modelOutput.shape) : modelOutput.data
-    const inputs = stepInputs(this.className, new Tensor("float32", output, sample.shape), sample)
-    const convert = {
-      className: this.className,
-      predictionType: c.prediction_type,
-      flow: c.use_flow_sigmas,
-      thresholding: c.thresholding,
-      dynamicThresholdingRatio: c.dynamic_thresholding_ratio,
-      sampleMaxValue: c.sample_max_value,
-      shape: sample.shape,
-    }
-    const sigma = this.sigmaAt(index)
-    const converted = this.predictX0
-      ? dataPrediction(inputs.output, inputs.sample, sigma, convert)
-      : noisePrediction(inputs.output, inputs.sample, sigma, convert)
+    const inputs = this.stepData(modelOutput, sample)
+    const converted = convertModelOutput(inputs, this.sigmaAt(index), {
+      ...convertOptionsOf(this.className, c, sample.shape),
+      toData: this.predictX0,
+    })
 
     let current = inputs.sample
     if (index > 0 && this.lastSample !== undefined && this.lastNoise !== undefined) {
@@ -212,13 +196,12 @@ export class SASolverScheduler extends DpmSchedulerBase {
       corrector: false,
     })
     if (this.lowerOrderNums < this.history) this.lowerOrderNums++
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
+    return this.finishStep(index, prev, sample.shape)
   }
 
   /** Saved model outputs, newest first. */
   private outputsNewestFirst(): Float32Array[] {
-    return this.modelOutputs.filter((m): m is Float32Array => m !== undefined).reverse()
+    return savedOutputs(this.modelOutputs).reverse()
   }
 
   /**

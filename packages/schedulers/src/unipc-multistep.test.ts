@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError, SchedulerArgumentError } from "./errors.js"
-import { SCHEDULER_ORACLES, oracleReport } from "./internal/dpm-oracle.js"
+import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 import { solveLinear } from "./internal/dpm-unipc-bh.js"
 import { UniPCMultistepScheduler } from "./unipc-multistep.js"
 
@@ -10,8 +10,8 @@ const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
 
 describe("UniPCMultistepScheduler oracles", () => {
   for (const name of ["15-UniPCMultistepScheduler-10", "16-UniPCMultistepScheduler-10"]) {
-    it(`${name} matches diffusers`, () => {
-      const report = oracleReport(ORACLES, name, (config) => new UniPCMultistepScheduler(config))
+    it(`${name} matches diffusers`, async () => {
+      const report = await oracleReport(ORACLES, name, (config) => new UniPCMultistepScheduler(config))
       expect(report.timesteps).toEqual(report.meta.timesteps)
       expect(report.sigmaError).toBe(0)
       expect(report.initNoiseSigma).toBe(report.meta.init_noise_sigma)

@@ -1,11 +1,18 @@
 // UniPC multistep (B(h) predictor-corrector, bh1 / bh2, data or noise prediction).
 // Ported from diffusers `schedulers/scheduling_unipc_multistep.py` (`UniPCMultistepScheduler`).
-import { Tensor } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
 import { InvalidSchedulerConfigError, SchedulerArgumentError } from "./errors.js"
 import type { SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "./scheduler.js"
 import { checkOneOf, resolveConfig } from "./internal/config.js"
-import { DPM_TIMESTEP_SPACINGS, DpmSchedulerBase, checkPredictionType, stepInputs, timestepsRequest } from "./internal/dpm-base.js"
-import { dataPrediction, noisePrediction } from "./internal/dpm-convert.js"
+import {
+  DPM_TIMESTEP_SPACINGS,
+  DpmSchedulerBase,
+  checkPredictionType,
+  emptyHistory,
+  stepInputs,
+} from "./internal/dpm-base.js"
+import { normalizeSetTimesteps } from "./internal/base.js"
+import { convertModelOutput, convertOptionsOf } from "./internal/dpm-convert.js"
 import { alphaSigmaOf, f32 } from "./internal/dpm-math.js"
 import {
   checkStepCount,
@@ -95,11 +102,11 @@ export class UniPCMultistepScheduler extends DpmSchedulerBase {
       throw new InvalidSchedulerConfigError(`${this.className}: solver_order must be at least 1, found ${this.config.solver_order}.`)
     }
     this.tables = vpTables(this.config, this.className, this.config.rescale_betas_zero_snr)
-    this.modelOutputs = new Array<Float32Array | undefined>(this.config.solver_order).fill(undefined)
+    this.modelOutputs = emptyHistory(this.config.solver_order)
   }
 
   setTimesteps(options: number | SetTimestepsOptions): void {
-    const request = timestepsRequest(options)
+    const request = normalizeSetTimesteps(options)
     const c = this.config
     if (c.use_dynamic_shifting && request.mu === undefined) {
       throw new SchedulerArgumentError(`${this.className}.setTimesteps: use_dynamic_shifting needs mu. Pass { mu }.`)
@@ -152,17 +159,13 @@ export class UniPCMultistepScheduler extends DpmSchedulerBase {
       })
       sigmas = schedule.sigmas
       timesteps = schedule.timesteps
-      const ac0 = this.tables.alphasCumprod[0]!
-      sigmaLast = c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - ac0) / ac0))) : 0
+      // sigma_min: the train sigma of timestep 0, sqrt((1 - alphas_cumprod[0]) / alphas_cumprod[0])
+      sigmaLast = c.final_sigmas_type === "sigma_min" ? this.tables.trainSigmas[0]! : 0
     }
-    this.sigmas = [...Array.from(sigmas, f32), f32(sigmaLast)]
-    this.timesteps = toInt64Timesteps(timesteps)
-    this.numInferenceSteps = this.timesteps.length
-    this.modelOutputs = new Array<Float32Array | undefined>(c.solver_order).fill(undefined)
+    this.setSchedule([...Array.from(sigmas, f32), f32(sigmaLast)], toInt64Timesteps(timesteps))
+    this.modelOutputs = emptyHistory(c.solver_order)
     this.lowerOrderNums = 0
     this.lastSample = undefined
-    this.stepIndexValue = undefined
-    this.beginIndexValue = undefined
   }
 
   /** Flow-matching sigmas: shifted (static or dynamic with mu), stretched to `shift_terminal`, kept below 1. */
@@ -198,19 +201,11 @@ export class UniPCMultistepScheduler extends DpmSchedulerBase {
     const index = this.currentStepIndex(timestep)
     const inputs = stepInputs(this.className, modelOutput, sample)
     const useCorrector = index > 0 && !c.disable_corrector.includes(index - 1) && this.lastSample !== undefined
-    const convert = {
-      className: this.className,
-      predictionType: c.prediction_type,
-      flow: c.use_flow_sigmas,
-      thresholding: c.thresholding,
-      dynamicThresholdingRatio: c.dynamic_thresholding_ratio,
-      sampleMaxValue: c.sample_max_value,
-      shape: sample.shape,
-    }
-    const sigma = this.sigmaAt(index)
-    const converted = c.predict_x0
-      ? dataPrediction(inputs.output, inputs.sample, sigma, convert)
-      : noisePrediction(inputs.output, inputs.sample, sigma, { ...convert, thresholding: false })
+    const converted = convertModelOutput(inputs, this.sigmaAt(index), {
+      ...convertOptionsOf(this.className, c, sample.shape),
+      toData: c.predict_x0,
+      thresholding: c.predict_x0 && c.thresholding, // diffusers' UniPC never thresholds the noise prediction
+    })
     let current = inputs.sample
     if (useCorrector && this.lastSample !== undefined) {
       // UniC: index - 1 → index, with the outputs saved before this step.
@@ -223,8 +218,7 @@ export class UniPCMultistepScheduler extends DpmSchedulerBase {
     this.lastSample = current
     const prev = uniPredictor(this.bhInputs(index, this.thisOrder, current))
     if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++
-    this.stepIndexValue = index + 1
-    return { prevSample: new Tensor("float32", prev, sample.shape) }
+    return this.finishStep(index, prev, sample.shape)
   }
 
   /** The predictor/corrector inputs for a step from sigma index `base` to `base + 1`. */

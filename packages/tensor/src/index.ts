@@ -33,6 +33,8 @@ export type { StdOptions } from "./ops/reduce.js"
 export { encodePng, saveImage } from "./image/encode.js"
 export { loadImage, loadImageGray } from "./image/load.js"
 export type { ImageSource } from "./image/load.js"
+export { pilResize, pixels8ToTensor, tensorToPixels8 } from "./image/pil-resize.js"
+export type { PilFilter, Pixels8, ResampleFlavor, ResizeTarget } from "./image/pil-resize.js"
 export { resizeImage } from "./image/resize.js"
 export type { ResizeImageOptions } from "./image/resize.js"
 

@@ -1,8 +1,9 @@
 // The alpha-based (DDPM-family) tables: betas → alphas_cumprod, plus the shared prediction-type conversion.
 import type { Tensor } from "@pagkit/tensor"
-import { InvalidSchedulerConfigError } from "../errors.js"
+import { InvalidSchedulerConfigError, SchedulerArgumentError } from "../errors.js"
 import { alphasCumprod, betasFor, rescaleZeroTerminalSnr } from "./betas.js"
 import type { BetaConfig } from "./betas.js"
+import { mixPerRow } from "./broadcast.js"
 import { elementwise, linearCombination } from "./math.js"
 
 /** `alphas_cumprod` of a config (with `rescale_betas_zero_snr` where the class supports it). */
@@ -13,6 +14,43 @@ export function alphasCumprodFor(
   let betas = betasFor(config, className, className === "HeunDiscreteScheduler")
   if (config.rescale_betas_zero_snr) betas = rescaleZeroTerminalSnr(betas)
   return alphasCumprod(betas)
+}
+
+/** `alphas_cumprod[t]`; throws unless `t` is a whole train timestep (`what` names the caller in the message). */
+export function alphaProdAt(alphasCumprodTable: Float32Array, t: number, what: string): number {
+  const value = alphasCumprodTable[t]
+  if (!Number.isInteger(t) || value === undefined) {
+    throw new SchedulerArgumentError(
+      `${what}: timestep ${t} is outside [0, ${alphasCumprodTable.length}). Pass a whole train timestep.`,
+    )
+  }
+  return value
+}
+
+/** Inputs of {@link addNoiseAtTrainTimesteps}. */
+export interface TrainTimestepNoise {
+  readonly original: Tensor<"float32">
+  readonly noise: Tensor<"float32">
+  /** Whole train timesteps: one, or one per batch row. */
+  readonly timesteps: readonly number[]
+}
+
+/**
+ * DDPM's `add_noise`: `sqrt(ᾱ_t)·x0 + sqrt(1 − ᾱ_t)·noise` per batch row, ᾱ looked up at train timesteps
+ * (DDPM, DDIM, PNDM, LCM, TCD). Ported from diffusers `DDPMScheduler.add_noise`.
+ */
+export function addNoiseAtTrainTimesteps(
+  className: string,
+  alphasCumprodTable: Float32Array,
+  inputs: TrainTimestepNoise,
+): Tensor<"float32"> {
+  const what = `${className}.addNoise`
+  const alphas = inputs.timesteps.map((t) => alphaProdAt(alphasCumprodTable, t, what))
+  return mixPerRow(inputs.original, inputs.noise, {
+    original: alphas.map((a) => Math.fround(Math.sqrt(a))),
+    noise: alphas.map((a) => Math.fround(Math.sqrt(Math.fround(1 - a)))),
+    what,
+  })
 }
 
 /** The prediction types of the DDPM family. */

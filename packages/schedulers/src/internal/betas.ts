@@ -15,8 +15,11 @@ export interface BetaConfig {
 }
 
 /**
- * `torch.linspace(start, end, steps, dtype=torch.float32)` on CPU: the step is computed in float32 and the
- * second half is filled backwards from `end` (aten `linspace_kernel`).
+ * `torch.linspace(start, end, steps, dtype=torch.float32)` on CPU, bit for bit. aten's `linspace_kernel` computes
+ * the step in float32, then `start + step·i` below the halfway index and `end - step·(steps - 1 - i)` above it; the
+ * compiler contracts each into one fused multiply-add, so every value is rounded once (a separately rounded
+ * product is off by one float32 step at some points, e.g. `linspace(0, 1, 10)[6]`). `step·i` is exact in double
+ * and so is the sum for ends within 2^29 of each other in magnitude, so rounding the double sum once equals the FMA.
  */
 export function torchLinspaceF32(start: number, end: number, steps: number): Float32Array {
   const out = new Float32Array(steps)
@@ -29,7 +32,7 @@ export function torchLinspaceF32(start: number, end: number, steps: number): Flo
   const step = f32(f32(e - s) / (steps - 1))
   const halfway = Math.floor(steps / 2)
   for (let i = 0; i < steps; i++) {
-    out[i] = i < halfway ? f32(s + f32(step * i)) : f32(e - f32(step * (steps - i - 1)))
+    out[i] = i < halfway ? s + step * i : e - step * (steps - 1 - i) // rounded once, on the float32 store
   }
   return out
 }

@@ -4,9 +4,8 @@
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError } from "../errors.js"
 import type { SetTimestepsOptions } from "../scheduler.js"
-import { alphasCumprodFor } from "./alphas.js"
+import { addNoiseAtTrainTimesteps, alphaProdAt, alphasCumprodFor } from "./alphas.js"
 import { SchedulerBase, checkInferenceSteps, normalizeSetTimesteps } from "./base.js"
-import { mixPerRow } from "./broadcast.js"
 import { npLinspace } from "./sigmas.js"
 
 /** Options shared by LCMScheduler and TCDScheduler, with LCM's diffusers defaults. */
@@ -125,21 +124,10 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
 
   /** `alphas_cumprod[t]` with a clear error outside the table. */
   protected alphaAt(t: number): number {
-    const value = this.alphasCumprod[t]
-    if (!Number.isInteger(t) || value === undefined) {
-      throw new SchedulerArgumentError(
-        `${this.className}: timestep ${t} is outside [0, ${this.alphasCumprod.length}). Pass a value from scheduler.timesteps.`,
-      )
-    }
-    return value
+    return alphaProdAt(this.alphasCumprod, t, this.className)
   }
 
   addNoise(original: Tensor<"float32">, noise: Tensor<"float32">, timesteps: readonly number[]): Tensor<"float32"> {
-    const alphas = timesteps.map((t) => this.alphaAt(t))
-    return mixPerRow(original, noise, {
-      original: alphas.map((a) => Math.fround(Math.sqrt(a))),
-      noise: alphas.map((a) => Math.fround(Math.sqrt(Math.fround(1 - a)))),
-      what: `${this.className}.addNoise`,
-    })
+    return addNoiseAtTrainTimesteps(this.className, this.alphasCumprod, { original, noise, timesteps })
   }
 }

@@ -1,11 +1,15 @@
-// What every DPM-family scheduler shares: step/begin index bookkeeping, timestep lookup and the VP `add_noise`.
-// Ported from diffusers `scheduling_dpmsolver_multistep.py` (`index_for_timestep`, `_init_step_index`,
-// `set_begin_index`, `add_noise`), which the other DPM-family files copy.
-import { Tensor, TorchGenerator } from "@pagkit/tensor"
-import { SchedulerArgumentError, SchedulerStateError } from "../errors.js"
+// What every DPM-family scheduler shares: step/begin index bookkeeping, timestep lookup, the VP `add_noise`, and the
+// config checks, order choice and model-output history handling their constructors, `set_timesteps` and `step`
+// repeat. Ported from diffusers `scheduling_dpmsolver_multistep.py` (`index_for_timestep`, `_init_step_index`,
+// `set_begin_index`, `add_noise`, `__init__`, `step`), which the other DPM-family files copy.
+import { Tensor } from "@pagkit/tensor"
+import { InvalidSchedulerConfigError, SchedulerArgumentError, SchedulerStateError } from "../errors.js"
 import { checkOneOf } from "./config.js"
 import type { Scheduler, SchedulerConfig, SetTimestepsOptions, StepOptions, StepOutput } from "../scheduler.js"
+import { meanChannels } from "./dpm-convert.js"
+import type { StepData } from "./dpm-convert.js"
 import { alphaSigmaOf, f32 } from "./dpm-math.js"
+import type { AlphaSigma } from "./dpm-math.js"
 
 /** Base class of the DPM-family schedulers (internal). */
 export abstract class DpmSchedulerBase implements Scheduler {
@@ -74,6 +78,40 @@ export abstract class DpmSchedulerBase implements Scheduler {
     return this.stepIndexValue
   }
 
+  /** Installs the schedule `setTimesteps` computed and forgets the step and begin indices. */
+  protected setSchedule(sigmas: readonly number[], timesteps: readonly number[]): void {
+    this.sigmas = sigmas
+    this.timesteps = timesteps
+    this.numInferenceSteps = timesteps.length
+    this.stepIndexValue = undefined
+    this.beginIndexValue = undefined
+  }
+
+  /**
+   * `step`'s model output and sample data: `model_output[:, :3]` when `variance_type` is learned and the model
+   * predicts epsilon (`convert_model_output`'s first lines), the output as given otherwise.
+   */
+  protected stepData(modelOutput: Tensor<"float32">, sample: Tensor<"float32">): StepData {
+    const variance = this.config["variance_type"]
+    const learned = variance === "learned" || variance === "learned_range"
+    const output =
+      learned && this.config["prediction_type"] === "epsilon" ? meanChannels(modelOutput.data, modelOutput.shape) : modelOutput.data
+    return stepInputs(this.className, new Tensor("float32", output, sample.shape), sample)
+  }
+
+  /** `[t, s0, s1, s2]` cut to `order + 1` points: alpha and sigma at sigma indices `index + 1, index, index - 1, …`. */
+  protected multistepPoints(index: number, order: number): AlphaSigma[] {
+    return [index + 1, index, index - 1, index - 2]
+      .slice(0, order + 1)
+      .map((i) => alphaSigmaOf(this.sigmaAt(i), this.flowSigmas))
+  }
+
+  /** Moves the step index past `index` and wraps the new sample. */
+  protected finishStep(index: number, prevSample: Float32Array, shape: readonly number[]): StepOutput {
+    this.stepIndexValue = index + 1
+    return { prevSample: new Tensor("float32", prevSample, shape) }
+  }
+
   /** The inference sigma at an index (float32 value). */
   protected sigmaAt(index: number): number {
     const sigma = this.sigmas?.[index]
@@ -140,19 +178,8 @@ export function perBatch(
   return new Tensor("float32", out, originalSamples.shape)
 }
 
-/** `randn_tensor(shape, generator, dtype=float32)`: draws from the step's generator (or a fresh random one). */
-export function drawNoise(shape: readonly number[], generator: TorchGenerator | undefined): Float32Array {
-  const source = generator ?? new TorchGenerator(Math.floor(Math.random() * 2 ** 52))
-  const drawn = source.randn(shape, { dtype: "float32" })
-  return drawn.data instanceof Float32Array ? drawn.data : Float32Array.from(drawn.data as ArrayLike<number>)
-}
-
 /** Checks that `modelOutput` and `sample` agree in size; returns their data. */
-export function stepInputs(
-  className: string,
-  modelOutput: Tensor<"float32">,
-  sample: Tensor<"float32">,
-): { readonly output: Float32Array; readonly sample: Float32Array } {
+export function stepInputs(className: string, modelOutput: Tensor<"float32">, sample: Tensor<"float32">): StepData {
   if (modelOutput.data.length !== sample.data.length) {
     throw new SchedulerArgumentError(
       `${className}.step: model output ${modelOutput.describe()} does not match sample ${sample.describe()}. Pass the model output for this sample.`,
@@ -161,9 +188,70 @@ export function stepInputs(
   return { output: modelOutput.data, sample: sample.data }
 }
 
-/** Parses `setTimesteps`' argument into a step count and the optional explicit values. */
-export function timestepsRequest(options: number | SetTimestepsOptions): SetTimestepsOptions {
-  return typeof options === "number" ? { numInferenceSteps: options } : options
+/** An empty `model_outputs` history of `length` slots (oldest first). */
+export function emptyHistory(length: number): (Float32Array | undefined)[] {
+  return new Array<Float32Array | undefined>(length).fill(undefined)
+}
+
+/** The saved model outputs of a history, oldest first (the empty slots of the first steps skipped). */
+export function savedOutputs(history: readonly (Float32Array | undefined)[]): Float32Array[] {
+  return history.filter((m): m is Float32Array => m !== undefined)
+}
+
+/** Options of {@link multistepOrder}. */
+export interface MultistepOrderOptions {
+  readonly index: number
+  readonly steps: number
+  readonly solverOrder: number
+  /** `lower_order_nums`: how many steps have run (capped at the solver order). */
+  readonly lowerOrderNums: number
+  /** `lower_order_final`: lower the order of the last two steps of short schedules (< 15 steps). */
+  readonly lowerOrderFinal: boolean
+  /** First order at the last step whatever the step count (`euler_at_final`, or a final sigma of 0). */
+  readonly firstOrderAtFinal?: boolean
+}
+
+/** The solver order of a multistep `step` (diffusers' `lower_order_final` / `lower_order_second` rules). */
+export function multistepOrder(options: MultistepOrderOptions): 1 | 2 | 3 {
+  const { index, steps, solverOrder, lowerOrderNums } = options
+  const shortSchedule = options.lowerOrderFinal && steps < 15
+  const lowerOrderFinal = index === steps - 1 && (options.firstOrderAtFinal === true || shortSchedule)
+  const lowerOrderSecond = index === steps - 2 && shortSchedule
+  if (solverOrder === 1 || lowerOrderNums < 1 || lowerOrderFinal) return 1
+  if (solverOrder === 2 || lowerOrderNums < 2 || lowerOrderSecond) return 2
+  return 3
+}
+
+/** Throws unless `solver_order` is 1, 2 or 3. */
+export function checkSolverOrder(className: string, solverOrder: number): void {
+  if (solverOrder < 1 || solverOrder > 3) {
+    throw new InvalidSchedulerConfigError(`${className}: solver_order must be 1, 2 or 3, found ${solverOrder}.`)
+  }
+}
+
+/** DPM-Solver (noise prediction) cannot end on sigma 0: throws for `final_sigmas_type` "zero" without "++". */
+export function checkFinalSigmasType(
+  className: string,
+  config: { readonly algorithm_type: string; readonly final_sigmas_type: string },
+): void {
+  if (!config.algorithm_type.endsWith("++") && config.final_sigmas_type === "zero") {
+    throw new InvalidSchedulerConfigError(
+      `${className}: final_sigmas_type "zero" is not supported for algorithm_type "${config.algorithm_type}". Set final_sigmas_type to "sigma_min".`,
+    )
+  }
+}
+
+/** `set_timesteps(mu=…)`: the flow shift `exp(mu)`, or `undefined` without mu; throws unless `use_dynamic_shifting`. */
+export function dynamicFlowShift(
+  className: string,
+  config: { readonly use_dynamic_shifting: boolean },
+  request: SetTimestepsOptions,
+): number | undefined {
+  if (request.mu === undefined) return undefined
+  if (!config.use_dynamic_shifting) {
+    throw new InvalidSchedulerConfigError(`${className}: mu needs use_dynamic_shifting true in the config.`)
+  }
+  return Math.exp(request.mu)
 }
 
 /** Accepts diffusers' aliases: `deis` → `dpmsolver++`, `logrho`/`bh1`/`bh2` → `midpoint`; checks the rest. */

@@ -16,6 +16,45 @@ export interface ConvertOptions {
   readonly shape: readonly number[]
 }
 
+/** The config options `convert_model_output` reads (every VP DPM-family config has them). */
+export interface ConvertConfig {
+  readonly prediction_type: string
+  readonly use_flow_sigmas: boolean
+  readonly thresholding: boolean
+  readonly dynamic_thresholding_ratio: number
+  readonly sample_max_value: number
+}
+
+/** {@link ConvertOptions} from a config, for samples of `shape`. */
+export function convertOptionsOf(className: string, config: ConvertConfig, shape: readonly number[]): ConvertOptions {
+  return {
+    className,
+    predictionType: config.prediction_type,
+    flow: config.use_flow_sigmas,
+    thresholding: config.thresholding,
+    dynamicThresholdingRatio: config.dynamic_thresholding_ratio,
+    sampleMaxValue: config.sample_max_value,
+    shape,
+  }
+}
+
+/** A step's model output and sample, as float32 data of the same size. */
+export interface StepData {
+  readonly output: Float32Array
+  readonly sample: Float32Array
+}
+
+/** `convert_model_output` at `sigma`: the data prediction x0 when `toData`, else the noise prediction eps. */
+export function convertModelOutput(
+  inputs: StepData,
+  sigma: number,
+  options: ConvertOptions & { readonly toData: boolean },
+): Float32Array {
+  return options.toData
+    ? dataPrediction(inputs.output, inputs.sample, sigma, options)
+    : noisePrediction(inputs.output, inputs.sample, sigma, options)
+}
+
 /** `model_output[:, :3]` for `variance_type` learned / learned_range (the mean part). */
 export function meanChannels(output: Float32Array, shape: readonly number[], channels = 3): Float32Array {
   const batch = shape[0] ?? 1

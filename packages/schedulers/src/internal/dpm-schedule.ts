@@ -3,7 +3,6 @@
 // DPM-family files copy the same code with small variations, which the callers choose.
 import { InvalidSchedulerConfigError, SchedulerArgumentError } from "../errors.js"
 import { alphasCumprod, betasFor, rescaleZeroTerminalSnr, sigmasFromAlphasCumprod } from "./betas.js"
-import { torchLinspaceF32Fma } from "./dpm-linspace.js"
 import type { BetaConfig } from "./betas.js"
 import { f32 } from "./dpm-math.js"
 import { convertSigmas, logF32, npArange, npInterp, npLinspace, roundHalfEven, sigmaToT } from "./sigmas.js"
@@ -20,21 +19,9 @@ export interface VpTables {
   readonly lambdas: Float32Array
 }
 
-/** `betas` of a config; linear and scaled_linear use the FMA-exact float32 linspace. */
-function dpmBetas(config: BetaConfig, className: string): Float32Array {
-  const n = config.num_train_timesteps
-  if (config.trained_betas == null && config.beta_schedule === "linear") {
-    return torchLinspaceF32Fma(config.beta_start, config.beta_end, n)
-  }
-  if (config.trained_betas == null && config.beta_schedule === "scaled_linear") {
-    return torchLinspaceF32Fma(config.beta_start ** 0.5, config.beta_end ** 0.5, n).map((r) => f32(r * r))
-  }
-  return betasFor(config, className)
-}
-
 /** Builds {@link VpTables} from the beta options (`rescaleZeroSnr` sets the last `alphas_cumprod` to 2^-24). */
 export function vpTables(config: BetaConfig, className: string, rescaleZeroSnr = false): VpTables {
-  let betas = dpmBetas(config, className)
+  let betas = betasFor(config, className)
   if (rescaleZeroSnr) betas = rescaleZeroTerminalSnr(betas)
   const cumprod = alphasCumprod(betas)
   if (rescaleZeroSnr) cumprod[cumprod.length - 1] = 2 ** -24

@@ -2,16 +2,21 @@
 // `scale_model_input` = x / √(σ² + 1), `add_noise` = x0 + σ·noise, `init_noise_sigma` from the spacing.
 import type { Tensor } from "@pagkit/tensor"
 import { SchedulerArgumentError } from "../errors.js"
-import type { SchedulerConfig } from "../scheduler.js"
-import { SchedulerBase } from "./base.js"
+import type { SchedulerConfig, SetTimestepsOptions } from "../scheduler.js"
+import { SchedulerBase, checkInferenceSteps } from "./base.js"
 import { mixPerRow } from "./broadcast.js"
+import { eulerSpacedTimesteps } from "./karras-tables.js"
 import { elementwise } from "./math.js"
 
 const f32 = Math.fround
 
 /** Base of the Karras-style schedulers: the subclass fills `sigmaTable` / `timestepTable` in `setTimesteps`. */
 export abstract class KarrasSchedulerBase<
-  C extends SchedulerConfig & { readonly timestep_spacing: string },
+  C extends SchedulerConfig & {
+    readonly timestep_spacing: string
+    readonly num_train_timesteps: number
+    readonly steps_offset: number
+  },
 > extends SchedulerBase<C> {
   /** `alphas_cumprod` (float32). */
   abstract readonly alphasCumprod: Float32Array
@@ -23,6 +28,21 @@ export abstract class KarrasSchedulerBase<
     this.initNoiseSigma = ["linspace", "trailing"].includes(this.config.timestep_spacing)
       ? max
       : f32(Math.sqrt(f32(f32(max * max) + 1)))
+  }
+
+  /**
+   * The step count and train timesteps a `setTimesteps` call asks for (and sets `numInferenceSteps`): custom
+   * `timesteps` as given, else `numInferenceSteps` spaced by `timestep_spacing` (diffusers' Euler / Heun).
+   */
+  protected requestedTimesteps(opts: SetTimestepsOptions): { readonly n: number; readonly spaced: Float32Array } {
+    const c = this.config
+    const n = opts.timesteps?.length ?? checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
+    this.numInferenceSteps = n
+    const spaced =
+      opts.timesteps !== undefined
+        ? Float32Array.from(opts.timesteps)
+        : eulerSpacedTimesteps(c.timestep_spacing, c.num_train_timesteps, n, c.steps_offset)
+    return { n, spaced }
   }
 
   /** σ at the current step (initialising the step index from `timestep`). */

@@ -1,7 +1,7 @@
 // Helpers for this package's unit tests (not exported).
 import { Tensor, TorchGenerator } from "@pagkit/tensor"
 import type { Scheduler } from "../scheduler.js"
-import { syntheticModel } from "./oracle-loop.js"
+import { syntheticModel } from "../testing.js"
 
 /** Deterministic pseudo-random latents in [-1, 1), shape [1, 4, 4, 4] by default. */
 export function testLatents(seed = 1, shape: readonly number[] = [1, 4, 4, 4]): Tensor<"float32"> {

@@ -55,8 +55,8 @@ export function tensorToPixels(image: Tensor, what: string): Pixels[] {
   return result
 }
 
-/** Interleaved 8-bit pixels to a float32 `[1, C, H, W]` tensor in [0, 1] (`x / 255` in float32). */
-export function pixelsToTensor(pixels: Pixels): Tensor<"float32"> {
+/** Interleaved 8-bit pixels (any channel count) to a float32 `[1, C, H, W]` tensor in [0, 1] (`x / 255` in float32). */
+export function pixelsToTensor(pixels: Omit<Pixels, "channels"> & { readonly channels: number }): Tensor<"float32"> {
   const { data, width, height, channels } = pixels
   const plane = width * height
   const out = new Float32Array(plane * channels)

@@ -3,8 +3,9 @@
 // `ImagingResampleVertical_8bpc`, `ImagingResampleInner`): separable convolution with an antialiased
 // support (scaled by the reduction factor), 22-bit fixed-point coefficients, and uint8 rounding
 // between the horizontal and the vertical pass.
-import { Tensor } from "@pagkit/tensor"
-import { IpAdapterInputError } from "./errors.js"
+import { ImageError } from "../errors.js"
+import type { Tensor } from "../tensor.js"
+import { pixelsToTensor } from "./pixels.js"
 
 /** PIL resampling filters (`Image.Resampling`) with an antialiased support. */
 export type PilFilter = "box" | "bilinear" | "hamming" | "bicubic" | "lanczos"
@@ -148,7 +149,7 @@ export function pilResize(image: Pixels8, size: ResizeTarget): Pixels8 {
   const flavor = size.flavor ?? "pil"
   const c = image.channels
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
-    throw new IpAdapterInputError(`resize target must be positive integers, found ${width}×${height}.`)
+    throw new ImageError("IMAGE_INVALID_TENSOR", `pilResize: the target must be positive integers, found ${width}×${height}.`)
   }
   const horizontal = precompute(image.width, width, filter, flavor)
   const vertical = precompute(image.height, height, filter, flavor)
@@ -192,7 +193,9 @@ export function pilResize(image: Pixels8, size: ResizeTarget): Pixels8 {
 
 /** `[1, C, H, W]` floats in [0, 1] (as `loadImage` returns) → 8-bit interleaved pixels (`round(v · 255)`). */
 export function tensorToPixels8(image: Tensor, index = 0): Pixels8 {
-  if (image.rank !== 4) throw new IpAdapterInputError(`expected an image [N, C, H, W] in [0, 1], found ${image.describe()}.`)
+  if (image.rank !== 4) {
+    throw new ImageError("IMAGE_INVALID_TENSOR", `tensorToPixels8: expected an image [N, C, H, W] in [0, 1], found ${image.describe()}.`)
+  }
   const [, c, h, w] = image.shape as [number, number, number, number]
   const plane = h * w
   const data = new Uint8Array(plane * c)
@@ -208,9 +211,5 @@ export function tensorToPixels8(image: Tensor, index = 0): Pixels8 {
 
 /** 8-bit interleaved pixels → `[1, C, H, W]` float32 `pixel / 255`. */
 export function pixels8ToTensor(pixels: Pixels8): Tensor<"float32"> {
-  const { width: w, height: h, channels: c } = pixels
-  const plane = w * h
-  const out = new Float32Array(plane * c)
-  for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) out[ch * plane + p] = pixels.data[p * c + ch]! / 255
-  return new Tensor("float32", out, [1, c, h, w])
+  return pixelsToTensor(pixels)
 }

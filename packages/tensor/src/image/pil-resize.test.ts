@@ -1,14 +1,16 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { loadImage } from "@pagkit/tensor"
-import { tinyOracle } from "./internal/fixtures.js"
+import { ImageError } from "../errors.js"
+import { Tensor } from "../tensor.js"
+import { loadImage } from "./load.js"
 import { pilResize, pixels8ToTensor, tensorToPixels8 } from "./pil-resize.js"
 import type { PilFilter } from "./pil-resize.js"
 
 interface Reference {
   cases: { width: number; height: number; rgb: string; resized: { width: number; height: number; filter: PilFilter; rgb: string }[] }[]
 }
-const reference = JSON.parse(readFileSync(new URL("./internal/pil-reference.json", import.meta.url), "utf8")) as Reference
+const reference = JSON.parse(readFileSync(new URL("./pil-reference.json", import.meta.url), "utf8")) as Reference
+const oracleImage = new URL("../../../tiny-models/oracles/images/ip-ref-48x40.png", import.meta.url).pathname
 const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, "base64"))
 
 describe("pilResize", () => {
@@ -36,7 +38,13 @@ describe("pilResize", () => {
   })
 
   it("round-trips tensors in [0, 1] through 8-bit pixels", async () => {
-    const image = await loadImage(tinyOracle("images/ip-ref-48x40.png"))
+    const image = await loadImage(oracleImage)
     expect(Array.from(pixels8ToTensor(tensorToPixels8(image)).data)).toEqual(Array.from(image.data))
+  })
+
+  it("rejects a non-integer target and a tensor that is not [N, C, H, W]", () => {
+    const image = { data: new Uint8Array(12), width: 2, height: 2, channels: 3 }
+    expect(() => pilResize(image, { width: 1.5, height: 2, filter: "bicubic" })).toThrow(ImageError)
+    expect(() => tensorToPixels8(Tensor.zeros([3, 2, 2], "float32"))).toThrow(ImageError)
   })
 })
