@@ -70,7 +70,8 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   if (cls.controlnet !== (models["controlnet"] !== undefined)) {
     return { name, status: "fail", detail: `${String(file.meta["pipeline"])} and meta.models disagree about a ControlNet` }
   }
-  const layers = (file.meta["pag_applied_layers"] as string[] | undefined) ?? ["mid"]
+  const givenLayers = file.meta["pag_applied_layers"] as string | string[] | undefined
+  const layers = givenLayers === undefined ? ["mid"] : typeof givenLayers === "string" ? [givenLayers] : givenLayers
   const unet = model("unet")
   const controlnet = model("controlnet")
   const pipe = (await autoPipelines[cls.task].fromPretrained(model("base")!, {
@@ -79,6 +80,10 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
     ...(unet === undefined ? {} : { unet }),
     ...(controlnet === undefined ? {} : { controlnet }),
   })) as unknown as SdxlPipeline<SdxlCallOptions>
+  // A case may swap the scheduler (class name, or a config as diffusers' from_config writes it).
+  const scheduler = file.meta["scheduler"] as string | Record<string, unknown> | undefined
+  if (typeof scheduler === "string") pipe.setScheduler(scheduler)
+  else if (scheduler !== undefined) pipe.setScheduler({ ...pipe.schedulerConfig, ...scheduler })
   const weights = model("ip_adapter")
   if (weights !== undefined) {
     const imageEncoder = model("image_encoder")
