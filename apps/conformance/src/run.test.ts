@@ -27,6 +27,14 @@ describe("runConformance", () => {
     expect(summary.results.find((r) => r.name.includes("broken"))?.detail).toMatch(/not valid JSON/)
   })
 
+  it("runs a denoiser case against the other UNet exports (dynamo, fp16, external data with zero residuals)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    for (const variant of ["dynamo", "fp16", "controlnet"]) copyCase(dir, "denoiser-sdxl-unet", `denoiser-sdxl-unet-${variant}`)
+    const summary = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(summary.failed).toBe(0)
+    expect(summary.passed).toBe(3 * 16)
+  })
+
   it("fails a scheduler case whose reference was tampered with", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
     copyCase(dir, "schedulers/05-EulerDiscreteScheduler-10")

@@ -1,9 +1,8 @@
 // Denoiser-level PAG cases (`denoiser-*.json` + `.safetensors`): one UNet/transformer call with identity
 // attention on given layers, against diffusers' outputs. See FIXTURES.md "denoiser-sdxl-unet.*".
 import path from "node:path"
-import { existsSync } from "node:fs"
-import { SafetensorsFile, concat, relativeL2, slice } from "@pagkit/tensor"
-import type { Tensor } from "@pagkit/tensor"
+import { existsSync, readFileSync } from "node:fs"
+import { SafetensorsFile, Tensor, concat, relativeL2, slice } from "@pagkit/tensor"
 import { identityAttention, loadHookedModel, resolveLayers } from "@pagkit/onnx"
 import type { HookedModel } from "@pagkit/onnx"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
@@ -20,6 +19,9 @@ const MODEL_BY_PREFIX: Readonly<Record<string, string>> = {
   "denoiser-unet-fp16": "variants/unet-fp16/model.onnx",
   "denoiser-unet-controlnet": "variants/unet-controlnet/model.onnx",
   "denoiser-sdxl-shapes": "tiny-sdxl-shapes/unet/model.onnx",
+  "denoiser-sdxl-unet-dynamo": "variants/unet-dynamo/model.onnx",
+  "denoiser-sdxl-unet-fp16": "variants/unet-fp16/model.onnx",
+  "denoiser-sdxl-unet-controlnet": "variants/unet-controlnet/model.onnx",
 }
 
 /** float16 weights: ONNX Runtime vs PyTorch differ by about 1e-3 (FIXTURES.md). */
@@ -33,16 +35,22 @@ interface DenoiserCase {
 function modelPath(file: CaseFile, ctx: RunContext): string {
   const models = file.meta["models"] as Record<string, unknown> | undefined
   const fromMeta = file.meta["model"] ?? models?.["unet"] ?? models?.["transformer"]
+  const base = models?.["base"]
+  if (fromMeta === undefined && typeof base === "string") {
+    const folder = path.resolve(ctx.modelsDir, base)
+    const denoiser = ["unet", "transformer"].find((d) => existsSync(path.join(folder, d, "model.onnx")))
+    if (denoiser !== undefined) return path.join(folder, denoiser, "model.onnx")
+  }
   if (typeof fromMeta === "string") {
     const full = path.resolve(ctx.modelsDir, fromMeta)
     return full.endsWith(".onnx") ? full : path.join(full, "model.onnx")
   }
-  const base = path.basename(file.relPath).replace(/\.(json|safetensors)$/, "")
+  const name = path.basename(file.relPath).replace(/\.(json|safetensors)$/, "")
   const prefix = Object.keys(MODEL_BY_PREFIX)
-    .filter((p) => base.startsWith(p))
+    .filter((p) => name.startsWith(p))
     .sort((a, b) => b.length - a.length)[0]
   if (prefix === undefined) {
-    throw new Error(`no model known for ${base}: add "model" to its metadata or a prefix to MODEL_BY_PREFIX in apps/conformance/src/kinds/denoiser.ts`)
+    throw new Error(`no model known for ${name}: add "model" to its metadata or a prefix to MODEL_BY_PREFIX in apps/conformance/src/kinds/denoiser.ts`)
   }
   return path.join(ctx.modelsDir, MODEL_BY_PREFIX[prefix]!)
 }
@@ -70,6 +78,33 @@ function compare(name: string, actual: Tensor | undefined, expected: Tensor, tol
   return { name, status: ok ? "pass" : "fail", detail: `rel L2 ${error.toExponential(2)} ${ok ? "<=" : ">"} ${tolerance}` }
 }
 
+const DOWN_RESIDUAL = /^down_block_additional_residual_(\d+)$/
+
+/**
+ * Zero ControlNet residuals for a UNet that takes them (an unconditioned ControlNet UNet equals the plain one).
+ * Spatial sizes follow diffusers' down path: conv_in at full size, then per block `layers_per_block` resnets and a
+ * downsample (none after the last block); `layers_per_block` from the folder's config.json, else SDXL's 2.
+ */
+function zeroResiduals(model: HookedModel, source: string, sample: Tensor | undefined, fed: Record<string, Tensor>): Record<string, Tensor> {
+  const missing = model.session.inputs.filter((i) => fed[i.name] === undefined && (DOWN_RESIDUAL.test(i.name) || i.name === "mid_block_additional_residual"))
+  if (missing.length === 0 || sample === undefined) return {}
+  const configFile = path.join(path.dirname(source), "config.json")
+  const config = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, "utf8")) as { layers_per_block?: number }) : {}
+  const perBlock = (config.layers_per_block ?? 2) + 1
+  const downCount = missing.filter((i) => DOWN_RESIDUAL.test(i.name)).length
+  const blocks = Math.max(1, Math.round(downCount / perBlock)) // 1 + D·L + (D − 1) = D·(L + 1) residuals
+  const [batch, , h, w] = sample.shape as [number, number, number, number]
+  const out: Record<string, Tensor> = {}
+  for (const info of missing) {
+    const k = Number(DOWN_RESIDUAL.exec(info.name)?.[1] ?? -1)
+    const halvings = k < 0 ? blocks - 1 : k === 0 ? 0 : Math.floor((k - 1) / perBlock) + ((k - 1) % perBlock === perBlock - 1 ? 1 : 0)
+    const channels = typeof info.shape[1] === "number" ? info.shape[1] : 0
+    const shape = [batch, channels, Math.ceil(h / 2 ** halvings), Math.ceil(w / 2 ** halvings)]
+    out[info.name] = Tensor.zeros(shape)
+  }
+  return out
+}
+
 async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
   const label = `denoiser ${path.basename(file.relPath).replace(/\.(json|safetensors)$/, "")}`
   if (file.tensorsPath === undefined) return [{ name: label, status: "fail", detail: "no .safetensors beside the json" }]
@@ -86,6 +121,7 @@ async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
   const results: CaseResult[] = []
   try {
     model = await loadHookedModel(source, { hooks: [identityAttention()] })
+    Object.assign(inputs, zeroResiduals(model, source, inputs["sample"], inputs))
     const output = model.session.outputs[0]!.name
     const plain = await read("out.plain")
     const batch = plain?.shape[0] ?? Math.max(...Object.values(inputs).map((t) => t.shape[0] ?? 0))
