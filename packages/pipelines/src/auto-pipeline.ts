@@ -39,6 +39,10 @@ export interface FromPipeOptions {
   readonly pagAppliedLayers?: string | readonly string[]
   /** ControlNets for the new pipeline; default: the source's. `[]` makes a pipeline without ControlNet. */
   readonly controlnet?: readonly ControlNet[]
+  /** How layer patterns are read (default `"diffusers"`). */
+  readonly layerMatching?: LayerMatching
+  /** A scheduler class name or config instead of the source's. */
+  readonly scheduler?: string | SchedulerConfig
 }
 
 /** Any SDXL pipeline (text-to-image, image-to-image or inpainting), as `fromPipe` takes it. */
@@ -149,6 +153,8 @@ function autoPipeline<T extends SdxlTask>(task: T) {
         enablePag,
         pagAppliedLayers: options.pagAppliedLayers === undefined ? (pipe.pagAppliedLayers ?? ["mid"]) : layersOf(options.pagAppliedLayers),
         schedulerConfig: pipe.schedulerConfig,
+        scheduler: options.scheduler,
+        layerMatching: options.layerMatching,
         unetPath: pipe.unetPath,
         controlnets: options.controlnet ?? pipe.controlnets,
         ipAdapter: pipe.ipAdapter,

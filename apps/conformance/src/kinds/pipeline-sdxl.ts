@@ -5,6 +5,7 @@ import {
   AutoPipelineForText2Image,
 } from "@pagkit/pipelines"
 import type { SdxlCallOptions, SdxlPipeline, SdxlTask } from "@pagkit/pipelines"
+import { schedulerFromConfig } from "@pagkit/schedulers"
 import { SafetensorsFile, TorchGenerator } from "@pagkit/tensor"
 import type { Shape, Tensor } from "@pagkit/tensor"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
@@ -83,7 +84,7 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   // A case may swap the scheduler (class name, or a config as diffusers' from_config writes it).
   const scheduler = file.meta["scheduler"] as string | Record<string, unknown> | undefined
   if (typeof scheduler === "string") pipe.setScheduler(scheduler)
-  else if (scheduler !== undefined) pipe.setScheduler({ ...pipe.schedulerConfig, ...scheduler })
+  else if (scheduler !== undefined) pipe.setScheduler(schedulerFromConfig(pipe.schedulerConfig, scheduler))
   const weights = model("ip_adapter")
   if (weights !== undefined) {
     const imageEncoder = model("image_encoder")

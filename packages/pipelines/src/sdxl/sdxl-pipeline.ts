@@ -1,5 +1,5 @@
 import type { PlannedPass, StepContext } from "@pagkit/guidance"
-import { createScheduler } from "@pagkit/schedulers"
+import { createScheduler, schedulerFromConfig } from "@pagkit/schedulers"
 import type { Scheduler, SchedulerConfig } from "@pagkit/schedulers"
 import { TorchGenerator, concat } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
@@ -212,11 +212,20 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     this.#pagLayers = list
   }
 
-  /** Switches the scheduler by class name or config (diffusers' `from_config`), keeping this model's betas. */
-  setScheduler(scheduler: string | SchedulerConfig): void {
-    const config = typeof scheduler === "string" ? { ...this.schedulerConfig, _class_name: scheduler } : scheduler
-    createScheduler(config) // validate now
-    this.schedulerConfig = config
+  /**
+   * Switches the scheduler: a class name (diffusers' `NewClass.from_config(pipe.scheduler.config)`, keeping this
+   * model's betas and spacing), a scheduler (its config), or a whole config.
+   * @example
+   * pipe.setScheduler("DPMSolverMultistepScheduler")
+   */
+  setScheduler(scheduler: string | Scheduler | SchedulerConfig): void {
+    const built =
+      typeof scheduler === "string"
+        ? schedulerFromConfig(this.schedulerConfig, { _class_name: scheduler })
+        : typeof (scheduler as Scheduler).setTimesteps === "function"
+          ? (scheduler as Scheduler)
+          : createScheduler(scheduler as SchedulerConfig) // validates now
+    this.schedulerConfig = { ...built.config, _class_name: built.className }
   }
 
   /** Builds this task's latents and timesteps. */

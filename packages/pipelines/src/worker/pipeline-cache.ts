@@ -1,17 +1,8 @@
 import { AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image } from "../auto-pipeline.js"
-import type { FromPretrainedOptions } from "../auto-pipeline.js"
-import type { SdxlCallOptions } from "../sdxl/sdxl-options.js"
-import { SdxlImage2ImagePipeline } from "../sdxl/image2image.js"
-import { SdxlInpaintPipeline } from "../sdxl/inpainting.js"
-import type { SdxlPipeline } from "../sdxl/sdxl-pipeline.js"
-import { SdxlText2ImagePipeline } from "../sdxl/text2image.js"
+import type { AnySdxlPipeline, FromPretrainedOptions } from "../auto-pipeline.js"
 import type { WorkerPipelineSpec } from "./protocol.js"
 
-/** Any SDXL task pipeline. */
-export type AnySdxlPipeline = SdxlPipeline<SdxlCallOptions>
-
 const auto = { text2image: AutoPipelineForText2Image, image2image: AutoPipelineForImage2Image, inpainting: AutoPipelineForInpainting } as const
-const constructors = { text2image: SdxlText2ImagePipeline, image2image: SdxlImage2ImagePipeline, inpainting: SdxlInpaintPipeline } as const
 
 /** Equal for equal descriptions, whatever their key order; `keys` limits it to some fields. */
 function stableKey(spec: WorkerPipelineSpec, keys?: readonly (keyof WorkerPipelineSpec)[]): string {
@@ -90,17 +81,11 @@ export class PipelineCache {
 
   /** A pipeline over `base`'s model, UNet, ControlNets and IP-Adapter, as `AutoPipelineFor….fromPipe` builds it. */
   #rebuild(spec: WorkerPipelineSpec, base: AnySdxlPipeline): AnySdxlPipeline {
-    const layers = spec.pagAppliedLayers === undefined ? ["mid"] : typeof spec.pagAppliedLayers === "string" ? [spec.pagAppliedLayers] : spec.pagAppliedLayers
-    const Pipeline = constructors[spec.task]
-    const pipe = new Pipeline({
-      model: base.model,
-      unetPath: base.unetPath,
-      controlnets: base.controlnets,
-      ipAdapter: base.ipAdapter,
+    return auto[spec.task].fromPipe(base, {
+      enablePag: spec.enablePag === true,
+      pagAppliedLayers: spec.pagAppliedLayers ?? ["mid"], // as a fresh load would
       ...(spec.layerMatching === undefined ? {} : { layerMatching: spec.layerMatching }),
-      pagAppliedLayers: spec.enablePag === true ? layers : undefined,
+      scheduler: spec.scheduler ?? base.model.schedulerConfig, // as a fresh load would: the folder's unless given
     }) as AnySdxlPipeline
-    if (spec.scheduler !== undefined) pipe.setScheduler(spec.scheduler)
-    return pipe
   }
 }
