@@ -12,13 +12,21 @@ export type LayerMatching = "diffusers" | "strict"
 
 /** Resolves guidance hook patterns to module paths of one model, caching each pattern list. */
 export class LayerResolver {
-  readonly #index: LayerIndex
+  readonly #index: LayerIndex | readonly string[]
+  readonly #paths: readonly string[]
   readonly #mode: LayerMatching
   readonly #cache = new Map<string, { readonly layers: readonly string[]; readonly notes: readonly string[] }>()
 
-  constructor(index: LayerIndex, mode: LayerMatching = "diffusers") {
+  /** `index`: a model's layer index, or its self-attention module paths in graph order. */
+  constructor(index: LayerIndex | readonly string[], mode: LayerMatching = "diffusers") {
     this.#index = index
+    this.#paths = Array.isArray(index) ? (index as readonly string[]) : (index as LayerIndex).selfAttention.map((a) => a.path)
     this.#mode = mode
+  }
+
+  /** How patterns are read. */
+  get mode(): LayerMatching {
+    return this.#mode
   }
 
   /** Module paths selected by a list of patterns (throws `LayerPatternError` listing valid layers). */
@@ -42,8 +50,7 @@ export class LayerResolver {
       for (const layer of result.layers) selected.add(layer)
       notes.push(...result.notes)
     }
-    const order = this.#index.selfAttention.map((a) => a.path)
-    const resolved = { layers: order.filter((p) => selected.has(p)), notes }
+    const resolved = { layers: this.#paths.filter((p) => selected.has(p)), notes }
     this.#cache.set(key, resolved)
     return resolved
   }

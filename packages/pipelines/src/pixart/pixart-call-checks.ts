@@ -1,5 +1,3 @@
-import type { HookActivations } from "@pagkit/guidance"
-import type { RowHooks } from "@pagkit/models-core"
 import { InvalidOptionError } from "../errors.js"
 import { PIXART_CALL_OPTIONS } from "./pixart-options.js"
 import type { LayerMatching } from "../layer-resolver.js"
@@ -44,18 +42,4 @@ export function checkOptions(options: PixArtSigmaCallOptions): void {
   if (options.timesteps !== undefined && options.sigmas !== undefined) {
     throw new InvalidOptionError("pass timesteps or sigmas, not both (diffusers' retrieve_timesteps).")
   }
-}
-
-/** A seed for runs that give none (reported on the output so the image can be made again). */
-export function randomSeed(): number {
-  return Math.floor(Math.random() * 2 ** 32)
-}
-
-/** A row's hook activations (kind → patterns) as the transformer wants them (kind → module paths). */
-export function rowHooks(hooks: HookActivations, resolve: (patterns: readonly string[]) => readonly string[]): RowHooks | undefined {
-  const kinds = Object.keys(hooks)
-  if (kinds.length === 0) return undefined
-  const out: Record<string, readonly string[]> = {}
-  for (const kind of kinds) out[kind] = resolve(hooks[kind] ?? [])
-  return out
 }

@@ -13,9 +13,11 @@ import { InvalidOptionError, PipelineError } from "../errors.js"
 import { guidanceFromOptions, usesUncond } from "../guidance-options.js"
 import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"
-import { checkMatching, checkOptions, patternList, randomSeed, rowHooks } from "./pixart-call-checks.js"
+import { checkMatching, checkOptions, patternList } from "./pixart-call-checks.js"
 import { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput } from "./pixart-options.js"
+import { LayerResolver } from "../layer-resolver.js"
 import type { LayerMatching } from "../layer-resolver.js"
+import { randomSeed } from "../random-seed.js"
 import type { PixArtSigmaCallOptions, PixArtSigmaPipelineOptions } from "./pixart-options.js"
 
 const f32 = Math.fround
@@ -36,6 +38,7 @@ export class PixArtSigmaPipeline {
   #patterns: readonly string[]
   #matching: LayerMatching
   #resolved: ResolvedLayers
+  #layerResolver: LayerResolver | undefined
 
   constructor(model: PixArtSigmaModel, options: PixArtSigmaPipelineOptions = {}) {
     this.model = model
@@ -86,26 +89,14 @@ export class PixArtSigmaPipeline {
   async run(options: PixArtSigmaCallOptions): Promise<PixArtSigmaOutput> {
     checkOptions(options)
     const { model } = this
-    const matching = this.#matching
     const size = model.planSize({ height: options.height, width: options.width, useResolutionBinning: options.useResolutionBinning })
     const numImagesPerPrompt = options.numImagesPerPrompt ?? 1
     const batchSize = typeof options.prompt === "string" ? 1 : (options.prompt?.length ?? options.promptEmbeds?.shape[0] ?? 0)
     if (batchSize < 1) throw new InvalidOptionError("pass a prompt (a string or a non-empty list) or promptEmbeds.")
 
     const chain = guidanceFromOptions(options, { guidanceScale: 4.5, pagLayers: this.#patterns })
-    const notes: string[] = []
-    const resolveCache = new Map<string, readonly string[]>()
-    const resolveHooks = (patterns: readonly string[]): readonly string[] => {
-      const key = JSON.stringify(patterns)
-      let layers = resolveCache.get(key)
-      if (layers === undefined) {
-        const resolved = this.#resolve(patterns, matching)
-        notes.push(...resolved.notes)
-        layers = resolved.layers
-        resolveCache.set(key, layers)
-      }
-      return layers
-    }
+    const resolver = this.#resolver()
+    const resolveHooks = (patterns: readonly string[]): readonly string[] => resolver.resolve(patterns)
     for (const hook of chain.hooks) {
       if (!model.transformer.hookKinds.includes(hook.kind)) {
         throw new PipelineError("HOOK_NOT_INSTALLED", `guidance "${hook.branch}" needs the "${hook.kind}" hook, which this transformer lacks (installed: ${model.transformer.hookKinds.join(", ")}).`)
@@ -140,13 +131,14 @@ export class PixArtSigmaPipeline {
       latents,
       generator: loopGenerator,
       passes: options.passes ?? this.passes,
-      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { encoded, size, resolveHooks }),
+      denoise: (pass, modelInput, ctx) => this.#denoise(pass, modelInput, ctx, { encoded, size, resolver }),
       toSchedulerOutput: (guided) => model.transformer.dropLearnedSigma(guided),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     })
     const pagLayers = this.#perturbedLayers(chain, timesteps, resolveHooks)
-    const layerNotes = pagLayers.length === 0 ? [] : [...new Set(notes)] // notes matter only when PAG ran
+    // notes matter only when PAG ran
+    const layerNotes = pagLayers.length === 0 ? [] : [...new Set(chain.hooks.flatMap((hook) => resolver.notes(hook.layers)))]
     for (const note of layerNotes) options.onWarning?.(note)
     const warnings = [...encoded.warnings, ...layerNotes]
     if (options.outputType === "latent") return new PixArtSigmaOutput({ images: undefined, latents: final, seed, warnings, pagLayers })
@@ -157,6 +149,14 @@ export class PixArtSigmaPipeline {
   /** Frees the model's sessions. */
   release(): Promise<void> {
     return this.model.release()
+  }
+
+  /** The shared pattern resolver for the current matching mode (cached per mode). */
+  #resolver(): LayerResolver {
+    if (this.#layerResolver?.mode !== this.#matching) {
+      this.#layerResolver = new LayerResolver(this.model.transformer.selfAttentionLayers, this.#matching)
+    }
+    return this.#layerResolver
   }
 
   #resolve(patterns: readonly string[], matching: LayerMatching): ResolvedLayers {
@@ -177,16 +177,16 @@ export class PixArtSigmaPipeline {
     pass: PlannedPass,
     modelInput: Tensor<"float32">,
     ctx: StepContext,
-    run: { encoded: PixArtPromptEmbeds; size: PixArtSizePlan; resolveHooks: (patterns: readonly string[]) => readonly string[] },
+    run: { encoded: PixArtPromptEmbeds; size: PixArtSizePlan; resolver: LayerResolver },
   ): Promise<Tensor<"float32">> {
-    const { encoded, size, resolveHooks } = run
+    const { encoded, size, resolver } = run
     const sources: Record<string, RowSource> = {
       sample: modelInput,
       encoderHiddenStates: { cond: encoded.promptEmbeds, uncond: encoded.negativePromptEmbeds },
       encoderAttentionMask: { cond: encoded.promptAttentionMask, uncond: encoded.negativePromptAttentionMask },
     }
     const inputs = gatherRows(pass, sources)
-    const hooks = pass.rows.map((row) => rowHooks(row.hooks, resolveHooks))
+    const hooks = pass.rows.map((row) => resolver.rowHooks(row.hooks))
     return this.model.transformer.denoise({
       sample: inputs["sample"] as Tensor<"float32">,
       encoderHiddenStates: inputs["encoderHiddenStates"] as Tensor<"float32">,

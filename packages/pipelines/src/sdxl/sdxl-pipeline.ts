@@ -12,6 +12,7 @@ import { hookedDenoiserOptions } from "@pagkit/models-core"
 import { SdxlUnet } from "@pagkit/models-sdxl"
 import { identityAttention } from "@pagkit/onnx"
 import { runDenoisingLoop } from "../denoising-loop.js"
+import { randomSeed } from "../random-seed.js"
 import { InvalidOptionError, PipelineError } from "../errors.js"
 import { guidanceFromOptions, usesUncond } from "../guidance-options.js"
 import { LayerResolver } from "../layer-resolver.js"
@@ -342,9 +343,4 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       shared: extras.shared,
     })
   }
-}
-
-/** A seed for runs that give none (reported on the output so the image can be made again). */
-function randomSeed(): number {
-  return Math.floor(Math.random() * 2 ** 32)
 }
