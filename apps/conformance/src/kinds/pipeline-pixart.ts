@@ -2,8 +2,9 @@
 // through pagkit's PixArtSigmaPipeline with pagkit's own RNG, compared with diffusers' latents after every step,
 // the decoded image and every noise draw. See FIXTURES.md "Pipeline cases".
 import path from "node:path"
-import { SafetensorsFile, TorchGenerator, maxAbsDiff, permute, relativeL2 } from "@pagkit/tensor"
-import type { RandomDType, RandomOptions, Shape, Tensor } from "@pagkit/tensor"
+import { SafetensorsFile, maxAbsDiff, permute, relativeL2 } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
+import { RecordingGenerator } from "../recording-generator.js"
 import { PixArtSigmaPipeline, pixartCallFromDiffusers } from "@pagkit/pipelines"
 import type { PixArtSigmaOutput } from "@pagkit/pipelines"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
@@ -11,16 +12,6 @@ import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
 const TOL_IMAGE = 1e-3
 const TOL_LATENTS = 1e-3
 const TOL_NOISE = 1e-6
-
-/** A TorchGenerator that keeps every `randn` draw, in order (the pipeline's and the scheduler's). */
-class RecordingGenerator extends TorchGenerator {
-  readonly draws: Tensor[] = []
-  override randn<D extends RandomDType = "float32">(shape: Shape, options?: RandomOptions<D>): Tensor<D> {
-    const draw = super.randn(shape, options)
-    this.draws.push(draw)
-    return draw
-  }
-}
 
 function caseName(file: CaseFile): string {
   return `pipeline-pixart ${path.basename(file.relPath).replace(/\.(json|safetensors)$/, "")}`

@@ -6,8 +6,9 @@ import {
 } from "@pagkit/pipelines"
 import type { SdxlCallOptions, SdxlPipeline, SdxlTask } from "@pagkit/pipelines"
 import { schedulerFromConfig } from "@pagkit/schedulers"
-import { SafetensorsFile, TorchGenerator } from "@pagkit/tensor"
-import type { Shape, Tensor } from "@pagkit/tensor"
+import { SafetensorsFile } from "@pagkit/tensor"
+import type { Tensor } from "@pagkit/tensor"
+import { RecordingGenerator } from "../recording-generator.js"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
 import { allWithin, camelCase, describeMeasures, measureMaxAbs, measureRelL2, toNhwc } from "../compare.js"
 import type { Measure } from "../compare.js"
@@ -29,19 +30,6 @@ const autoPipelines = {
   text2image: AutoPipelineForText2Image,
   image2image: AutoPipelineForImage2Image,
   inpainting: AutoPipelineForInpainting,
-}
-
-/** A generator that records every randn draw, to compare with the oracle's `noise.{i}`. */
-function recordingGenerator(seed: number | bigint): { generator: TorchGenerator; draws: Tensor[] } {
-  const generator = new TorchGenerator(seed)
-  const draws: Tensor[] = []
-  const randn = generator.randn.bind(generator)
-  generator.randn = ((shape: Shape, options?: Parameters<TorchGenerator["randn"]>[1]) => {
-    const t = randn(shape, options)
-    draws.push(t)
-    return t
-  }) as TorchGenerator["randn"]
-  return { generator, draws }
 }
 
 /** `meta.call` (diffusers arguments) → pagkit call options; images resolved under the oracle folder. */
@@ -97,7 +85,8 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
     pipe.setIpAdapterScale((file.meta["ip_adapter_scale"] as number | undefined) ?? 1)
   }
   const { options, seed } = callOptions(file)
-  const { generator, draws } = recordingGenerator(seed)
+  const generator = new RecordingGenerator(seed)
+  const draws = generator.draws
   const stepLatents: Tensor[] = []
   const output = await pipe.run({
     ...(options as SdxlCallOptions),
