@@ -74,7 +74,7 @@ describe("SDXL pipelines on tiny-sdxl", () => {
 
   it("rejects bad input with errors that say what to do", async () => {
     await expect(pag.run({ ...small, numInferenceStep: 3 } as never)).rejects.toThrow(/does not take "numInferenceStep"/)
-    await expect(pag.run({ ...small, height: 60 })).rejects.toThrow(/60/)
+    await expect(pag.run({ ...small, height: 60 })).rejects.toThrow(/height 60 is not a multiple of 8; use 56 or 64/)
     const plain = AutoPipelineForText2Image.fromPipe(pag, { enablePag: false })
     await expect(plain.run({ ...small, pagScale: 3 })).rejects.toThrow(InvalidOptionError)
     const img2img = AutoPipelineForImage2Image.fromPipe(pag)
@@ -82,7 +82,7 @@ describe("SDXL pipelines on tiny-sdxl", () => {
     await expect(img2img.run({ ...small, image, strength: 1.5 })).rejects.toThrow(/strength/)
     expect(() => pag.setPagAppliedLayers(["middle"])).toThrow(/middle/)
     await expect(AutoPipelineForText2Image.fromPretrained(path.join(tinyOraclesDir(), "nope"))).rejects.toThrow(/nope/)
-    expect(PipelineError).toBeDefined()
+    expect(() => plain.setIpAdapterScale(0.5)).toThrow(PipelineError) // no IP-Adapter loaded
   })
 })
 
