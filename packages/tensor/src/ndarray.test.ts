@@ -59,5 +59,8 @@ describe("fromNdarray", () => {
     expect(() => fromNdarray({ data: new Uint16Array(2), shape: [2], stride: [1], offset: 0 })).toThrow(/ambiguous/)
     expect(() => fromNdarray({ data: new Float32Array(4), shape: [2, 3], stride: [3, 1], offset: 0 })).toThrow(ShapeError)
     expect(() => fromNdarray({ data: new Float32Array(4), shape: [4], stride: [-1], offset: 0 })).toThrow(/reach outside/)
+    // fractional strides would read `undefined` (NaN) and negative sizes would fail inside allocation
+    expect(() => fromNdarray({ data: new Float32Array(4), shape: [4], stride: [0.5], offset: 0 })).toThrow(/must hold integers/)
+    expect(() => fromNdarray({ data: [1, 2], shape: [-1], stride: [1], offset: 0 })).toThrow(ShapeError)
   })
 })

@@ -3,7 +3,7 @@
 // `data[offset + i0 * stride[0] + i1 * stride[1] + …]`; strides may be negative or zero.
 import { ShapeError } from "./errors.js"
 import type { DType, DataTypeMap, Shape, TensorData } from "./tensor.js"
-import { Tensor, allocate, contiguousStrides, shapeSize } from "./tensor.js"
+import { Tensor, allocate, checkShape, contiguousStrides, shapeSize } from "./tensor.js"
 
 /** The part of a scijs `ndarray` this module reads and writes. */
 export interface NdarrayLike<T extends ArrayLike<number | bigint> = ArrayLike<number | bigint>> {
@@ -74,6 +74,10 @@ export function fromNdarray(array: NdarrayLike, options: FromNdarrayOptions = {}
   const { data, shape, stride, offset } = array
   if (stride.length !== shape.length) {
     throw new ShapeError(`fromNdarray: shape [${shape.join(", ")}] and stride [${stride.join(", ")}] have different lengths.`)
+  }
+  checkShape(shape, "fromNdarray shape")
+  if (!stride.every(Number.isInteger)) {
+    throw new ShapeError(`fromNdarray: stride [${stride.join(", ")}] must hold integers (element steps, may be negative).`)
   }
   const inferred = inferDType(data)
   if (inferred === undefined && data instanceof Uint16Array && options.dtype === undefined) {

@@ -120,12 +120,14 @@ export class Tensor<D extends DType = DType> {
     const inferred = shape.length - known.length
     if (inferred > 1) throw new ShapeError(`reshape to [${shape.join(", ")}]: at most one dimension may be -1.`)
     let target = shape
+    let missing = 0
     if (inferred === 1) {
       const rest = shapeSize(known)
-      const missing = rest === 0 ? 0 : this.size / rest
+      missing = rest === 0 ? 0 : this.size / rest
       target = shape.map((d) => (d === -1 ? missing : d))
     }
-    if (shapeSize(target) !== this.size) {
+    // a fractional inferred size means the known sizes do not divide the element count
+    if (!Number.isInteger(missing) || shapeSize(target) !== this.size) {
       throw new ShapeError(
         `cannot reshape [${this.shape.join(", ")}] (${this.size} elements) to [${shape.join(", ")}]. The element counts must agree.`,
       )

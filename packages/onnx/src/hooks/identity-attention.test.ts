@@ -48,6 +48,8 @@ for (const [oracle, folder] of [
     })
 
     it("reproduces every PAG case (CFG and no-CFG layouts)", async () => {
+      // an oracle without its "cases" metadata would otherwise pass this test without checking anything
+      expect(Object.keys(data.cases).length).toBeGreaterThan(0)
       for (const [name, c] of Object.entries(data.cases)) {
         expect(resolveLayers(hooked.index, c.patterns, { mode: "diffusers" }).layers.slice().sort()).toEqual([...c.layers].sort())
         const cfg = data.tensors[`out.cfg.${name}`]!

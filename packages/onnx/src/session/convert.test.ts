@@ -1,3 +1,4 @@
+import type * as ort from "onnxruntime-node"
 import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { intAttribute, makeNode } from "../proto/build.js"
@@ -6,6 +7,7 @@ import { makeTensorValueInfo } from "../proto/tensor-type.js"
 import { DataType } from "../proto/types.js"
 import type { ModelProto } from "../proto/types.js"
 import { createSession } from "./create-session.js"
+import { fromOrtTensor } from "./convert.js"
 
 /** half: float16[n] -> (as_float: float32, echo: float16); ids: int64[n] -> ids_out; scalar: float32[] -> scalar_out */
 function tinyModel(): Uint8Array {
@@ -74,5 +76,14 @@ describe("feed and output conversion", () => {
       /"scalar": expected float32\[\], found float32\[2\]/,
     )
     await session.release()
+  })
+
+  it("reads float16 outputs held in another view type (a Float16Array) without leaving its window", () => {
+    // [junk, 1, -2, junk] half bits; the output is the middle two, as a non-Uint16Array view with an offset
+    const buffer = new Uint16Array([0x7c00, 0x3c00, 0xc000, 0x7c00]).buffer
+    const value = { type: "float16", dims: [2], data: new Int16Array(buffer, 2, 2) } as unknown as ort.Tensor
+    const out = fromOrtTensor(value, "half")
+    expect(out.shape).toEqual([2])
+    expect(Array.from(out.data as Float32Array)).toEqual([1, -2])
   })
 })

@@ -77,7 +77,9 @@ export function fromOrtTensor(value: ort.Tensor, name: string, options: OutputCo
     case "float64":
       return new Tensor("float64", data as Float64Array, shape)
     case "float16": {
-      const bits = data instanceof Uint16Array ? data : new Uint16Array((data as ArrayBufferView).buffer)
+      // onnxruntime gives a Float16Array where the runtime has one: view the same bytes (offset and length kept)
+      const view = data as ArrayBufferView
+      const bits = data instanceof Uint16Array ? data : new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2)
       const half = new Tensor("float16", bits, shape)
       return options.keepFloat16 === true ? half : toFloat32(half)
     }

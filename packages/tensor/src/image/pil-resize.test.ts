@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { ImageError } from "../errors.js"
+import { toFloat16 } from "../ops/cast.js"
 import { Tensor } from "../tensor.js"
 import { loadImage } from "./load.js"
 import { pilResize, pixels8ToTensor, tensorToPixels8 } from "./pil-resize.js"
@@ -42,9 +43,26 @@ describe("pilResize", () => {
     expect(Array.from(pixels8ToTensor(tensorToPixels8(image)).data)).toEqual(Array.from(image.data))
   })
 
+  it("reads float16 and uint8 tensors by value and picks the indexed image of a batch", () => {
+    const values = [0, 0.25, 0.5, 1, 0.75, 0.125]
+    const planar = values.map((v) => Math.round(v * 255)) // [0, 64, 128, 255, 191, 32]
+    const expected = [0, 255, 64, 191, 128, 32] // interleaved [H, W, C] for C = 2
+    const float32 = Tensor.fromArray(values, [1, 2, 1, 3])
+    expect(Array.from(tensorToPixels8(float32).data)).toEqual(expected)
+    expect(Array.from(tensorToPixels8(toFloat16(float32)).data)).toEqual(expected)
+    expect(Array.from(tensorToPixels8(new Tensor("uint8", Uint8Array.from(planar), [1, 2, 1, 3])).data)).toEqual(expected)
+    const second = values.map((v) => 1 - v)
+    const batch = Tensor.fromArray([...values, ...second], [2, 2, 1, 3])
+    expect(Array.from(tensorToPixels8(batch, 1).data)).toEqual(Array.from(tensorToPixels8(Tensor.fromArray(second, [1, 2, 1, 3])).data))
+    expect(() => tensorToPixels8(batch, 2)).toThrow(/index 2 is out of range/)
+  })
+
   it("rejects a non-integer target and a tensor that is not [N, C, H, W]", () => {
     const image = { data: new Uint8Array(12), width: 2, height: 2, channels: 3 }
     expect(() => pilResize(image, { width: 1.5, height: 2, filter: "bicubic" })).toThrow(ImageError)
     expect(() => tensorToPixels8(Tensor.zeros([3, 2, 2], "float32"))).toThrow(ImageError)
+    // a buffer that does not hold width × height × channels bytes (here 2×2 RGB needs 12)
+    expect(() => pilResize({ ...image, data: new Uint8Array(9) }, { width: 3, height: 3, filter: "bicubic" })).toThrow(/expected 2×2×3 interleaved bytes/)
+    expect(() => pilResize({ ...image, width: 0, data: new Uint8Array(0) }, { width: 3, height: 3, filter: "bicubic" })).toThrow(ImageError)
   })
 })

@@ -4,6 +4,7 @@
 // support (scaled by the reduction factor), 22-bit fixed-point coefficients, and uint8 rounding
 // between the horizontal and the vertical pass.
 import { ImageError } from "../errors.js"
+import { float32Data } from "../ops/cast.js"
 import type { Tensor } from "../tensor.js"
 import { pixelsToTensor } from "./pixels.js"
 
@@ -140,6 +141,8 @@ export interface ResizeTarget {
 /**
  * Resizes an 8-bit image exactly as PIL's `Image.resize((width, height), resample=filter)` (no `box`, no
  * `reducing_gap`): horizontal pass into uint8, then vertical pass. A same-size resize is a copy.
+ * Channels are resampled independently: for L and RGB images this is PIL; PIL premultiplies the alpha of
+ * LA/RGBA images first (`RGBa`), which this does not, so 2- and 4-channel results differ where alpha < 255.
  *
  * @example
  * const resized = pilResize(pixels, { width: 38, height: 32, filter: "bicubic" })
@@ -150,6 +153,13 @@ export function pilResize(image: Pixels8, size: ResizeTarget): Pixels8 {
   const c = image.channels
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new ImageError("IMAGE_INVALID_TENSOR", `pilResize: the target must be positive integers, found ${width}×${height}.`)
+  }
+  const sizes = [image.width, image.height, c]
+  if (!sizes.every((d) => Number.isInteger(d) && d > 0) || image.data.length !== image.width * image.height * c) {
+    throw new ImageError(
+      "IMAGE_INVALID_TENSOR",
+      `pilResize: expected ${image.width}×${image.height}×${c} interleaved bytes (positive sizes), found ${image.data.length}. Pass { data, width, height, channels } with data.length = width·height·channels.`,
+    )
   }
   const horizontal = precompute(image.width, width, filter, flavor)
   const vertical = precompute(image.height, height, filter, flavor)
@@ -191,18 +201,26 @@ export function pilResize(image: Pixels8, size: ResizeTarget): Pixels8 {
   return current === image ? { ...image, data: image.data.slice() } : current
 }
 
-/** `[1, C, H, W]` floats in [0, 1] (as `loadImage` returns) → 8-bit interleaved pixels (`round(v · 255)`). */
+/**
+ * Image `index` of `[N, C, H, W]` → 8-bit interleaved pixels: floats in [0, 1] (as `loadImage` returns; float16
+ * decoded) become `round(v · 255)` clamped, uint8 tensors are taken as 0..255.
+ */
 export function tensorToPixels8(image: Tensor, index = 0): Pixels8 {
   if (image.rank !== 4) {
     throw new ImageError("IMAGE_INVALID_TENSOR", `tensorToPixels8: expected an image [N, C, H, W] in [0, 1], found ${image.describe()}.`)
   }
-  const [, c, h, w] = image.shape as [number, number, number, number]
+  const [n, c, h, w] = image.shape as [number, number, number, number]
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw new ImageError("IMAGE_INVALID_TENSOR", `tensorToPixels8: image index ${index} is out of range for ${image.describe()}. Pass 0 ≤ index < ${n}.`)
+  }
+  const values = image.dtype === "uint8" ? (image.data as Uint8Array) : float32Data(image)
+  const scale = image.dtype === "uint8" ? 1 : 255
   const plane = h * w
   const data = new Uint8Array(plane * c)
   const base = index * c * plane
   for (let ch = 0; ch < c; ch++) {
     for (let p = 0; p < plane; p++) {
-      const v = Math.round(Number(image.data[base + ch * plane + p]) * 255)
+      const v = Math.round(values[base + ch * plane + p]! * scale)
       data[p * c + ch] = v < 0 ? 0 : v > 255 ? 255 : v
     }
   }

@@ -39,11 +39,6 @@ export function uniformFloat64(engine: Mt19937): number {
   return ((hi & 0x1fffff) * TWO_POW_32 + lo) * TWO_POW_MINUS_53
 }
 
-/** `uniform_real_distribution<c10::Half>(0, 1)` of torch's serial kernel: 11 random bits times 2^-11. */
-export function uniformHalfAsNumber(engine: Mt19937): number {
-  return (engine.nextU32() & 0x7ff) * 2 ** -11
-}
-
 /**
  * `normal_distribution<double>(0, 1)`: one value, returning the cached second value of the
  * previous Box–Muller pair when there is one (`r = sqrt(-2 log1p(-u2))`, `θ = 2π u1`).

@@ -3,6 +3,7 @@
  * `models/bpe/model.rs` (`BPE::merge_word`) and `models/bpe/word.rs` (`Word::merge_all`): at each step the
  * adjacent pair with the lowest merge rank is merged, the leftmost one on ties.
  */
+import { TokenizerInputError } from "../errors.js"
 
 /** Options of a BPE model, as tokenizer.json's `model` section gives them. */
 export interface BpeOptions {
@@ -88,7 +89,9 @@ export class BpeModel {
         pendingUnk = false
         return
       }
-      if (this.unkId === undefined) throw new Error(`"${s}" is not in the vocabulary and the model has no unk token`)
+      if (this.unkId === undefined) {
+        throw new TokenizerInputError(`the prompt contains "${s}", which this tokenizer cannot encode (not in its vocabulary, and it has no unk token). Remove or replace it.`)
+      }
       if (!(fuseUnk && pendingUnk)) symbols.push(this.unkId)
       pendingUnk = true
     })

@@ -3,6 +3,7 @@
  * Viterbi over a trie of pieces with float64 scores, unknown characters scored `min_score − 10`,
  * consecutive unknown characters fused into one `unk` token, ties kept by the first candidate seen.
  */
+import { TokenizerInputError } from "../errors.js"
 
 /** Options of a unigram model, as tokenizer.json's `model` section gives them. */
 export interface UnigramOptions {
@@ -91,7 +92,7 @@ export class UnigramModel {
       if (id !== undefined) ids.push(id)
       else if (this.options.byteFallback) ids.push(...this.byteFallback(token))
       else if (this.options.unkId !== undefined) ids.push(this.options.unkId)
-      else throw new Error(`"${token}" is not in the vocabulary and the model has no unk id`)
+      else throw new TokenizerInputError(`the prompt contains "${token}", which this tokenizer cannot encode (not in its vocabulary, and it has no unk id). Remove or replace it.`)
     }
     return ids
   }
