@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { Tensor } from "@pagkit/tensor"
 import { DPMSolverMultistepScheduler } from "./dpm-solver-multistep.js"
-import { InvalidSchedulerConfigError, SchedulerStateError } from "./errors.js"
+import { InvalidSchedulerConfigError, SchedulerArgumentError, SchedulerStateError } from "./errors.js"
 import { SCHEDULER_ORACLES, oracleReport } from "./internal/oracle-report.js"
 
 const ORACLES = fileURLToPath(SCHEDULER_ORACLES)
@@ -117,6 +117,33 @@ describe("DPMSolverMultistepScheduler", () => {
     const scheduler = new DPMSolverMultistepScheduler()
     const x = Tensor.zeros([1, 1, 2, 2])
     expect(() => scheduler.step(x, 999, x)).toThrow(SchedulerStateError)
+  })
+
+  it("names the scheduler when the model output does not fit the sample", () => {
+    const scheduler = new DPMSolverMultistepScheduler()
+    scheduler.setTimesteps(4)
+    const x = Tensor.zeros([1, 4, 2, 2])
+    const t = scheduler.timesteps[0]!
+    expect(() => scheduler.step(Tensor.zeros([1, 4, 2, 3]), t, x)).toThrow(SchedulerArgumentError)
+    expect(() => scheduler.step(Tensor.zeros([1, 4, 2, 3]), t, x)).toThrow(/DPMSolverMultistepScheduler\.step/)
+  })
+
+  it("learned variance: steps with model_output[:, :3] (all channels when there are fewer)", () => {
+    const sample = Tensor.fromArray(Array.from({ length: 12 }, (_, i) => i / 6 - 1), [1, 3, 2, 2])
+    const mean = Tensor.fromArray(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [1, 3, 2, 2])
+    const withVariance = Tensor.fromArray([...mean.data, ...Array.from({ length: 12 }, () => 7)], [1, 6, 2, 2])
+    const run = (output: Tensor<"float32">, variance_type: string | null) => {
+      const scheduler = new DPMSolverMultistepScheduler({ variance_type })
+      scheduler.setTimesteps(4)
+      return Array.from(scheduler.step(output, scheduler.timesteps[0]!, sample).prevSample.data)
+    }
+    expect(run(withVariance, "learned_range")).toEqual(run(mean, null))
+    const twoChannels = Tensor.fromArray(Array.from(mean.data.subarray(0, 8)), [1, 2, 2, 2])
+    const twoChannelSample = Tensor.fromArray(Array.from(sample.data.subarray(0, 8)), [1, 2, 2, 2])
+    const scheduler = new DPMSolverMultistepScheduler({ variance_type: "learned" })
+    scheduler.setTimesteps(4)
+    const out = scheduler.step(twoChannels, scheduler.timesteps[0]!, twoChannelSample).prevSample
+    expect(out.shape).toEqual([1, 2, 2, 2])
   })
 
   it("accepts diffusers' aliases (deis → dpmsolver++, bh2 → midpoint)", () => {

@@ -58,7 +58,7 @@ export class HeunDiscreteScheduler extends KarrasSchedulerBase<HeunDiscreteConfi
     this.setTimesteps(c.num_train_timesteps)
   }
 
-  /** True between the two evaluations of a Heun step is false: the next call is the first (Euler) half. */
+  /** True when the next `step` is the first (Euler) half of a Heun step; false between its two evaluations. */
   get stateInFirstOrder(): boolean {
     return this.dt === undefined
   }

@@ -31,6 +31,10 @@ describe("LCMScheduler and TCDScheduler", () => {
     const scheduler = new TCDScheduler()
     scheduler.setTimesteps({ numInferenceSteps: 4, originalInferenceSteps: 1000 })
     expect(scheduler.timesteps).toEqual([999, 749, 499, 249])
+    // the full grid does not lift diffusers' cap of num_inference_steps <= original_inference_steps
+    expect(() => scheduler.setTimesteps({ numInferenceSteps: 8, originalInferenceSteps: 4 })).toThrow(SchedulerArgumentError)
+    scheduler.setTimesteps({ numInferenceSteps: 4, originalInferenceSteps: 4 })
+    expect(scheduler.timesteps).toEqual([999, 749, 499, 249])
     expect(() => new TCDScheduler().step(testLatents(), 999, testLatents())).toThrow(SchedulerStateError)
   })
 })

@@ -22,6 +22,17 @@ describe("PNDMScheduler", () => {
     expect(allFinite(runLoop(scheduler))).toBe(true)
   })
 
+  it("rejects fewer than four steps for the Runge–Kutta warm-up (diffusers cannot build that table)", () => {
+    const scheduler = new PNDMScheduler(sd)
+    for (const n of [1, 2, 3]) expect(() => scheduler.setTimesteps(n)).toThrow(/at least 4 inference steps/)
+    scheduler.setTimesteps(4)
+    expect(scheduler.timesteps.length).toBeGreaterThan(0)
+    expect(allFinite(runLoop(scheduler))).toBe(true)
+    const plms = new PNDMScheduler({ ...sd, skip_prk_steps: true })
+    plms.setTimesteps(1)
+    expect(plms.timesteps).toEqual([1])
+  })
+
   it("supports v_prediction and rejects sample prediction", () => {
     const scheduler = new PNDMScheduler({ ...sd, skip_prk_steps: true, prediction_type: "v_prediction" })
     scheduler.setTimesteps(6)

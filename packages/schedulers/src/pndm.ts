@@ -76,6 +76,13 @@ export class PNDMScheduler extends SchedulerBase<PNDMConfig> {
       this.prkTimesteps = []
       plms = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)].reverse()
     } else {
+      // diffusers' PRK table needs the last four timesteps (numpy fails to broadcast below that); with one step the
+      // table here would be empty and the loop would not run at all
+      if (n < this.pndmOrder) {
+        throw new SchedulerArgumentError(
+          `${this.className}.setTimesteps: the Runge–Kutta warm-up needs at least ${this.pndmOrder} inference steps, found ${n}. Use ${this.pndmOrder} or more steps, or set skip_prk_steps: true.`,
+        )
+      }
       const half = Math.floor(Math.floor(T / n) / 2)
       const tail = ascending.slice(-this.pndmOrder)
       const prk = tail.flatMap((t) => [t, t + half])

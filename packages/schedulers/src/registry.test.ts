@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { DDIMScheduler } from "./ddim.js"
 import { EulerDiscreteScheduler } from "./euler-discrete.js"
-import { InvalidSchedulerConfigError, SchedulerError, UnknownSchedulerError } from "./errors.js"
+import { InvalidSchedulerConfigError, SchedulerError, SchedulerStateError, UnknownSchedulerError } from "./errors.js"
+import { allFinite, runLoop, testLatents } from "./internal/test-support.js"
 import { coreSchedulers, createScheduler, defaultSchedulers, schedulerFromConfig } from "./registry.js"
 import type { SchedulerRegistry } from "./registry.js"
 
@@ -80,5 +81,42 @@ describe("schedulerFromConfig", () => {
       "trailing",
     )
     expect(schedulerFromConfig(euler, { use_karras_sigmas: true }).config["use_karras_sigmas"]).toBe(true)
+  })
+})
+
+describe("a finished run stepped again", () => {
+  // These index by step, not by timestep value: one step past the end used to read a missing next sigma and
+  // return NaN latents without an error (diffusers raises IndexError there).
+  const stepIndexed = [
+    "EulerDiscreteScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "EDMEulerScheduler",
+    "FlowMatchEulerDiscreteScheduler",
+    "HeunDiscreteScheduler",
+    "LMSDiscreteScheduler",
+    "KDPM2DiscreteScheduler",
+    "KDPM2AncestralDiscreteScheduler",
+    "LCMScheduler",
+    "TCDScheduler",
+  ]
+  for (const className of stepIndexed) {
+    it(`${className} throws SchedulerStateError until setTimesteps runs again`, () => {
+      const scheduler = createScheduler({ _class_name: className })
+      scheduler.setTimesteps(4)
+      const latents = runLoop(scheduler)
+      expect(allFinite(latents)).toBe(true)
+      const last = scheduler.timesteps[scheduler.timesteps.length - 1]!
+      expect(() => scheduler.step(testLatents(2), last, latents)).toThrow(SchedulerStateError)
+      expect(() => scheduler.step(testLatents(2), last, latents)).toThrow(/Call setTimesteps before each run/)
+      scheduler.setTimesteps(4)
+      expect(allFinite(runLoop(scheduler))).toBe(true)
+    })
+  }
+
+  it("a begin index at or past the end is refused at the first step", () => {
+    const scheduler = createScheduler({ _class_name: "EulerDiscreteScheduler" })
+    scheduler.setTimesteps(4)
+    scheduler.setBeginIndex(4)
+    expect(() => scheduler.scaleModelInput(testLatents(), scheduler.timesteps[3]!)).toThrow(SchedulerStateError)
   })
 })

@@ -104,10 +104,18 @@ export abstract class SchedulerBase<C extends SchedulerConfig> implements Schedu
     return matches.length > 1 ? matches[1]! : matches[0]!
   }
 
-  /** `_init_step_index`: start at `begin_index` when set, else where `timestep` is. */
+  /**
+   * `_init_step_index`: start at `begin_index` when set, else where `timestep` is. Throws once the index is past
+   * the last timestep (a finished run stepped again), where the next sigma would be missing and the step NaN.
+   */
   protected initStepIndex(timestep: number): number {
     if (this.stepIndexValue === undefined) {
       this.stepIndexValue = this.beginIndexValue ?? this.indexForTimestep(timestep)
+    }
+    if (this.stepIndexValue >= this.timestepTable.length) {
+      throw new SchedulerStateError(
+        `${this.className}: step index ${this.stepIndexValue} is past the last of the ${this.timestepTable.length} timesteps. Call setTimesteps before each run (and keep setBeginIndex below the number of timesteps).`,
+      )
     }
     return this.stepIndexValue
   }

@@ -82,7 +82,8 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase<Consistency
       this.setCustomTimesteps(opts.timesteps, grid, strength)
     } else {
       const n = checkInferenceSteps(this.className, opts.numInferenceSteps, c.num_train_timesteps)
-      const limit = fullGrid ? c.num_train_timesteps : originalSteps
+      // diffusers caps the step count at original_steps even when TCD draws from the full train grid
+      const limit = originalSteps
       if (Math.floor(grid.length / n) < 1 || n > limit) {
         throw new SchedulerArgumentError(
           `${this.className}.setTimesteps: ${n} steps cannot be drawn from a grid of ${grid.length} timesteps (original_inference_steps ${originalSteps} × strength ${strength}). Use at most ${Math.min(grid.length, limit)} steps or raise strength.`,

@@ -94,9 +94,12 @@ export abstract class DpmSchedulerBase implements Scheduler {
   protected stepData(modelOutput: Tensor<"float32">, sample: Tensor<"float32">): StepData {
     const variance = this.config["variance_type"]
     const learned = variance === "learned" || variance === "learned_range"
-    const output =
-      learned && this.config["prediction_type"] === "epsilon" ? meanChannels(modelOutput.data, modelOutput.shape) : modelOutput.data
-    return stepInputs(this.className, new Tensor("float32", output, sample.shape), sample)
+    if (!learned || this.config["prediction_type"] !== "epsilon") return stepInputs(this.className, modelOutput, sample)
+    // torch's [:, :3] keeps every channel when there are fewer than 3
+    const channels = Math.min(3, modelOutput.shape[1] ?? 1)
+    const sliced = meanChannels(modelOutput.data, modelOutput.shape, channels)
+    const shape = [modelOutput.shape[0] ?? 1, channels, ...modelOutput.shape.slice(2)]
+    return stepInputs(this.className, new Tensor("float32", sliced, shape), sample)
   }
 
   /** `[t, s0, s1, s2]` cut to `order + 1` points: alpha and sigma at sigma indices `index + 1, index, index - 1, …`. */
