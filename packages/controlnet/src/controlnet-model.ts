@@ -111,12 +111,14 @@ export class ControlNet {
     }
     const result = await this.session.run(feeds, this.residualOutputs)
     const out: Record<string, Tensor<"float32">> = {}
+    // torch casts the Python float to float32 before multiplying a float32 tensor by it
+    const scale = Math.fround(input.conditioningScale)
     for (const name of this.residualOutputs) {
       const residual = toFloat32(result[name]!)
       // diffusers ControlNetModel.forward: `sample * conditioning_scale` (float32), when the graph does not do it
       out[name] = this.hasConditioningScaleInput
         ? residual
-        : new Tensor("float32", residual.data.map((v) => v * input.conditioningScale), residual.shape)
+        : new Tensor("float32", residual.data.map((v) => v * scale), residual.shape)
     }
     return out
   }

@@ -1,6 +1,6 @@
 // diffusers `models/embeddings.py` `ImageProjection.forward` (IP-Adapter "base"), as applied by
 // `MultiIPAdapterImageProjection`: tokens = LayerNorm(Linear(image_embeds)) reshaped to [B, n · T, C].
-import { Tensor } from "@pagkit/tensor"
+import { Tensor, toFloat32 } from "@pagkit/tensor"
 import { IpAdapterInputError } from "./errors.js"
 import type { IpAdapterWeights } from "./ip-adapter-weights.js"
 
@@ -30,11 +30,11 @@ export function projectImageEmbeds(weights: IpAdapterWeights, imageEmbeds: Tenso
   const beta = weights.normBias.data
   const out = new Float32Array(rows * tokens * c)
   const linear = new Float64Array(tokens * c)
+  const x = toFloat32(imageEmbeds).data // float16 embeddings hold half bits: decode them
   for (let r = 0; r < rows; r++) {
-    const x = imageEmbeds.data
     for (let o = 0; o < tokens * c; o++) {
       let acc = 0
-      for (let k = 0; k < d; k++) acc += Number(x[r * d + k]) * w[o * d + k]!
+      for (let k = 0; k < d; k++) acc += x[r * d + k]! * w[o * d + k]!
       linear[o] = Math.fround(acc + bias[o]!)
     }
     for (let t = 0; t < tokens; t++) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createSession, identityAttention } from "@pagkit/onnx"
 import type { ModelSession } from "@pagkit/onnx"
-import { Tensor, concat, loadImage, readSafetensors, relativeL2, slice } from "@pagkit/tensor"
+import { Tensor, concat, loadImage, maxAbs, readSafetensors, relativeL2, slice, toFloat16, toFloat32 } from "@pagkit/tensor"
 import { IpAdapterInputError } from "./errors.js"
 import { tinyModel, tinyOracle } from "./internal/fixtures.js"
 import { IP_ADAPTER_SCALE_INPUT, IP_ADAPTER_TOKENS_INPUT } from "./ip-adapter-attention.js"
@@ -55,6 +55,17 @@ describe("IP-Adapter", () => {
     // LayerNorm output per token: mean ≈ beta mean, and rows identical for identical embeddings
     expect(Array.from(slice(tokens, 0, 0, 1).data)).toEqual(Array.from(slice(tokens, 0, 1, 2).data))
     expect(() => ip.imageTokens(Tensor.zeros([1, 31]))).toThrow(IpAdapterInputError)
+  })
+
+  it("reads float16 embeddings as values, not as half bit patterns", async () => {
+    const expected = (await readSafetensors(tinyOracle("ip-adapter-image-embeds.safetensors"))).get("embeds.0")!
+    const embeds32 = toFloat32(toFloat16(expected)) // the float16 values, as float32
+    const half = toFloat16(expected)
+    const prepared = await ip.prepareImageEmbeds({ imageEmbeds: half, doClassifierFreeGuidance: true })
+    const reference = await ip.prepareImageEmbeds({ imageEmbeds: embeds32, doClassifierFreeGuidance: true })
+    expect(maxAbs(reference.positive)).toBeGreaterThan(0)
+    expect(Array.from(prepared.positive.data)).toEqual(Array.from(reference.positive.data))
+    expect(Array.from(ip.imageTokens(half).data)).toEqual(Array.from(ip.imageTokens(embeds32).data))
   })
 
   it("scale 0 reproduces the plain UNet; scale 0.8 changes it; PAG gates still reproduce diffusers", async () => {

@@ -2,7 +2,7 @@
 // Reference: diffusers `loaders/ip_adapter.py` `load_ip_adapter`, the SDXL pipelines' `encode_image` and
 // `prepare_ip_adapter_image_embeds` (non-Plus adapters: `output_hidden_states=False`).
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
-import { Tensor, concat } from "@pagkit/tensor"
+import { Tensor, concat, toFloat32 } from "@pagkit/tensor"
 import { CLIP_DEFAULTS, clipPreprocess, loadClipImageProcessorConfig } from "./clip-image-processor.js"
 import type { ClipImageProcessorConfig } from "./clip-image-processor.js"
 import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
@@ -97,7 +97,7 @@ export class IpAdapter {
       if (given.rank !== 3 || given.shape[2] !== this.weights.imageEmbedDim) {
         throw new IpAdapterInputError(`imageEmbeds must be [rows, images, ${this.weights.imageEmbedDim}], found ${options.imageEmbeds.describe()}.`)
       }
-      const data = Float32Array.from(given.data as ArrayLike<number>)
+      const data = toFloat32(given).data.slice() // float16 bits decoded, int64 converted; always a copy
       const all = new Tensor("float32", data, given.shape)
       if (options.doClassifierFreeGuidance === true) {
         const half = all.shape[0]! / 2

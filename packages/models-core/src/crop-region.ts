@@ -38,6 +38,13 @@ export function getCropRegion(mask: Tensor<"float32">, width: number, height: nu
   }
   let cropLeft = 0
   for (let i = 0; i < w && columnEmpty(i); i++) cropLeft++
+  if (cropLeft === w) {
+    // diffusers gets an inverted box here and PIL's crop fails on it
+    throw new ModelInputError(
+      `the mask ${mask.describe()} has no masked (non-zero) pixel, so there is no region to crop to. ` +
+        `Paint the area to repaint white in the mask, or drop paddingMaskCrop (diffusers' padding_mask_crop).`,
+    )
+  }
   let cropRight = 0
   for (let i = w - 1; i >= 0 && columnEmpty(i); i--) cropRight++
   let cropTop = 0
@@ -95,11 +102,12 @@ export interface OverlayOptions {
 }
 
 /**
- * Puts an inpainted image back onto the original (diffusers `VaeImageProcessor.apply_overlay`): with a crop box,
- * the result is resized into the box (aspect-preserving "crop" mode); then original pixels are kept where the mask
- * is 0 and the generated ones where it is 1, blending by the grayscale mask in between.
- * All images `[1, 3, H, W]` in [0, 1]; the mask `[1, 1|3, H, W]` at the original size. Float blending, not PIL's
- * 8-bit premultiplied compositing, so values can differ from diffusers by about 1/255.
+ * Puts inpainted images back onto the original (diffusers `VaeImageProcessor.apply_overlay`, applied to each
+ * generated image as the inpainting pipelines do): with a crop box, each result is resized into the box
+ * (aspect-preserving "crop" mode); then original pixels are kept where the mask is 0 and the generated ones where it
+ * is 1, blending by the grayscale mask in between. The original is `[1, 3, H, W]` (or one per generated image), the
+ * generated images `[N, 3, h, w]` in [0, 1], the mask `[1, 1|3, H, W]` at the original size; returns `[N, 3, H, W]`.
+ * Float blending, not PIL's 8-bit premultiplied compositing, so values can differ from diffusers by about 1/255.
  */
 export async function applyOverlay(
   mask: Tensor<"float32">,
@@ -108,7 +116,8 @@ export async function applyOverlay(
   options: OverlayOptions = {},
 ): Promise<Tensor<"float32">> {
   const gray = asMaskBatch(mask)
-  const [, c, h, w] = initImage.shape as [number, number, number, number]
+  const [originals, c, h, w] = initImage.shape as [number, number, number, number]
+  const n = image.shape[0]!
   let generated = image
   if (options.cropsCoords !== undefined) {
     const [x, y, x2, y2] = options.cropsCoords
@@ -118,21 +127,30 @@ export async function applyOverlay(
       resizeMode: "crop",
       resize: options.resize ?? nearestResizer,
     })
-    generated = pasteImages(Tensor.zeros([1, c, h, w]), fitted, [x, y])
+    generated = pasteImages(Tensor.zeros([n, c, h, w]), fitted, [x, y])
   }
   if (generated.shape[2] !== h || generated.shape[3] !== w || gray.shape[2] !== h || gray.shape[3] !== w) {
     throw new ModelInputError(
       `overlay sizes differ: original ${initImage.describe()}, generated ${generated.describe()}, mask ${gray.describe()}. Pass crop coordinates when the image was cropped.`,
     )
   }
+  if (generated.shape[1] !== c || (originals !== 1 && originals !== n)) {
+    throw new ModelInputError(
+      `overlay: expected ${n} generated image(s) with ${c} channels over 1 or ${n} original(s), found generated ${generated.describe()} and original ${initImage.describe()}.`,
+    )
+  }
   const plane = h * w
-  const out = new Float32Array(initImage.size)
-  for (let k = 0; k < c; k++) {
-    for (let i = 0; i < plane; i++) {
-      const keep = 1 - gray.data[i]!
-      const idx = k * plane + i
-      out[idx] = Math.fround(generated.data[idx]! * (1 - keep) + initImage.data[idx]! * keep)
+  const out = new Float32Array(n * c * plane)
+  for (let b = 0; b < n; b++) {
+    const source = originals === 1 ? 0 : b
+    for (let k = 0; k < c; k++) {
+      for (let i = 0; i < plane; i++) {
+        const keep = 1 - gray.data[i]!
+        const idx = (b * c + k) * plane + i
+        const original = initImage.data[(source * c + k) * plane + i]!
+        out[idx] = Math.fround(generated.data[idx]! * (1 - keep) + original * keep)
+      }
     }
   }
-  return new Tensor("float32", out, initImage.shape)
+  return new Tensor("float32", out, [n, c, h, w])
 }

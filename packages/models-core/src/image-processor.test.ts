@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Tensor, loadImage } from "@pagkit/tensor"
 import { applyOverlay, getCropRegion } from "./crop-region.js"
-import { ImageSizeError } from "./errors.js"
+import { ImageSizeError, ModelInputError } from "./errors.js"
 import { defaultHeightWidth, maskImage, preprocessImage, preprocessMask, resizeImages } from "./image-processor.js"
 import { checkImageSize } from "./image-size.js"
 import { tinyOracle } from "./internal/fixtures.js"
@@ -86,12 +86,36 @@ describe("padding_mask_crop helpers", () => {
     expect(getCropRegion(boxMask(64, 64, [30, 10, 34, 40]), 64, 64, 2)).toEqual([15, 8, 49, 42])
   })
 
+  it("getCropRegion rejects a mask with nothing masked instead of returning an inverted box", () => {
+    const empty = Tensor.zeros([1, 1, 64, 64])
+    expect(() => getCropRegion(empty, 64, 64, 4)).toThrow(ModelInputError)
+    expect(() => getCropRegion(empty, 64, 64, 4)).toThrow(/no masked \(non-zero\) pixel/)
+    // one masked pixel is enough
+    expect(getCropRegion(boxMask(64, 64, [5, 5, 6, 6]), 64, 64)).toEqual([5, 5, 6, 6])
+  })
+
   it("applyOverlay keeps the original outside the mask", async () => {
     const original = filled([1, 3, 4, 4], () => 0.25)
     const generated = filled([1, 3, 4, 4], () => 0.75)
     const mask = boxMask(4, 4, [0, 0, 2, 4])
     const out = await applyOverlay(mask, original, generated)
     expect(Array.from(out.data.subarray(0, 4))).toEqual([0.75, 0.75, 0.25, 0.25])
+  })
+
+  it("applyOverlay overlays every generated image of a batch, with and without a crop box", async () => {
+    const original = filled([1, 3, 4, 4], () => 0.25)
+    const generated = filled([2, 3, 4, 4], (i) => (i < 48 ? 0.75 : 0.5)) // image 0: 0.75, image 1: 0.5
+    const mask = boxMask(4, 4, [0, 0, 2, 4])
+    const out = await applyOverlay(mask, original, generated)
+    expect(out.shape).toEqual([2, 3, 4, 4])
+    expect(Array.from(out.data.subarray(0, 4))).toEqual([0.75, 0.75, 0.25, 0.25])
+    expect(Array.from(out.data.subarray(48, 52))).toEqual([0.5, 0.5, 0.25, 0.25])
+    // crop box = the masked left half: each generated 4×4 image is fitted into it (2 wide, 4 high)
+    const cropped = await applyOverlay(mask, original, generated, { cropsCoords: [0, 0, 2, 4] })
+    expect(cropped.shape).toEqual([2, 3, 4, 4])
+    expect(Array.from(cropped.data.subarray(0, 4))).toEqual([0.75, 0.75, 0.25, 0.25])
+    expect(Array.from(cropped.data.subarray(48, 52))).toEqual([0.5, 0.5, 0.25, 0.25])
+    await expect(applyOverlay(mask, filled([3, 3, 4, 4], () => 0), generated)).rejects.toThrow(ModelInputError)
   })
 })
 

@@ -19,7 +19,8 @@ export function resizeAndCropImages(images: Tensor<"float32">, height: number, w
   const resized = interpolate(images, { size: [resizedHeight, resizedWidth], mode: "bilinear", alignCorners: false })
   const startX = Math.floor((resizedWidth - width) / 2)
   const startY = Math.floor((resizedHeight - height) / 2)
-  // Python slicing clamps: a crop past the edge yields fewer rows/columns, as in diffusers.
+  // The crop is clamped to the resized image. When int() truncation leaves a side one short (e.g. 704 → 391 for
+  // 392), the start is −1: Python would read that from the end (diffusers then keeps 1 row), this keeps 0…end.
   const y0 = Math.max(0, startY)
   const x0 = Math.max(0, startX)
   const y1 = Math.min(resizedHeight, startY + height)

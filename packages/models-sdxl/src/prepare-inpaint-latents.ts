@@ -1,4 +1,4 @@
-import { Tensor, interpolate } from "@pagkit/tensor"
+import { Tensor, interpolate, sameShape } from "@pagkit/tensor"
 import { ModelInputError, maskImage, randnTensor } from "@pagkit/models-core"
 import type { GeneratorInput, Vae } from "@pagkit/models-core"
 import { expandToBatch, latentShape, scaleLatents } from "./prepare-latents.js"
@@ -61,11 +61,13 @@ export async function prepareInpaintLatents(options: InpaintLatentsOptions): Pro
   const isStrengthMax = options.strength >= 1
   const shape = latentShape({ batchSize, channels, height: options.height, width: options.width, vaeScaleFactor: vae.scaleFactor })
   const imageIsLatent = options.image.shape[1] === channels
+  // diffusers `_encode_vae_image`: with a list, image row i is encoded with generator[i] (rows < list length)
+  const encodeGenerator = Array.isArray(generator) ? generator.slice(0, options.image.shape[0]) : generator
 
   let imageLatents: Tensor<"float32"> | undefined
   if (imageIsLatent) imageLatents = expandToBatch(options.image, batchSize)
   else if (unetChannels === 4 || (options.latents === undefined && !isStrengthMax)) {
-    imageLatents = expandToBatch(await vae.encodeLatents(options.image, generator), batchSize)
+    imageLatents = expandToBatch(await vae.encodeLatents(options.image, encodeGenerator), batchSize)
   }
 
   let latents: Tensor<"float32">
@@ -89,7 +91,7 @@ export async function prepareInpaintLatents(options: InpaintLatentsOptions): Pro
   let maskedImageLatents: Tensor<"float32"> | undefined
   if (!imageIsLatent && (options.encodeMaskedImage ?? true)) {
     const maskedImage = maskImage(options.image, options.mask)
-    maskedImageLatents = expandToBatch(await vae.encodeLatents(maskedImage, generator), batchSize)
+    maskedImageLatents = expandToBatch(await vae.encodeLatents(maskedImage, encodeGenerator), batchSize)
   }
   return { latents, noise, imageLatents, mask, maskedImageLatents }
 }
@@ -109,6 +111,13 @@ export function blendInpaintLatents(options: {
 }): Tensor<"float32"> {
   const { latents, mask } = options
   const [b, c, h, w] = latents.shape as [number, number, number, number]
+  if (!sameShape(mask.shape, [b, 1, h, w]) || !sameShape(options.imageLatents.shape, latents.shape) || !sameShape(options.noise.shape, latents.shape)) {
+    throw new ModelInputError(
+      `blendInpaintLatents: expected mask [${b}, 1, ${h}, ${w}] and image latents and noise shaped like the latents ` +
+        `${latents.describe()}; found mask ${mask.describe()}, image latents ${options.imageLatents.describe()}, noise ${options.noise.describe()}. ` +
+        `Pass the mask, imageLatents and noise that prepareInpaintLatents returned for this batch.`,
+    )
+  }
   const proper =
     options.nextTimestep === undefined
       ? options.imageLatents
