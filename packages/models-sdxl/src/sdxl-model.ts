@@ -79,7 +79,7 @@ export class SdxlModel {
     return Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 1
   }
 
-  /** Latent channels the UNet denoises (`unet.config.in_channels` for 4-channel UNets; the VAE's otherwise). */
+  /** Latent channels of the VAE (what the UNet denoises; 9-channel inpainting UNets add mask and masked-image channels). */
   get latentChannels(): number {
     return this.vae.config.latentChannels
   }
