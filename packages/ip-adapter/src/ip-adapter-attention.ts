@@ -197,6 +197,7 @@ export function ipAdapterAttention(weights: IpAdapterWeights): HookKind {
   return {
     name: IP_ADAPTER_KIND,
     version: weightsHash(weights),
+    target: "cross-attention",
     layers: (index) => layersOf(index).map((a) => a.path),
     install(editor: GraphEditor, index: LayerIndex): InstalledHook {
       const layers = layersOf(index)
@@ -212,6 +213,7 @@ export function ipAdapterAttention(weights: IpAdapterWeights): HookKind {
       layers.forEach((layer, i) => hookLayer(editor, layer, weights, i))
       return {
         kind: IP_ADAPTER_KIND,
+        target: "cross-attention",
         layers: layers.map((l) => l.path),
         inputs: [
           {

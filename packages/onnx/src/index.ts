@@ -49,13 +49,18 @@ export {
 // layer index and patterns
 export { buildLayerIndex } from "./layers/layer-index.js"
 export type { AttentionModule, LayerIndex, LinearProjection, TransformerBlock } from "./layers/layer-index.js"
+export type { FeedForwardModule } from "./layers/layer-index.js"
 export type { ModulePathSource } from "./layers/module-paths.js"
+export { LAYER_TARGETS, layerSites } from "./layers/targets.js"
+export type { LayerTarget } from "./layers/targets.js"
 export { resolveLayers, structuredPrefix } from "./layers/patterns.js"
 export type { LayerPatternMode, ResolveLayersOptions, ResolvedLayers } from "./layers/patterns.js"
 
 // hooks
 export { GraphEditor } from "./hooks/graph-editor.js"
-export type { ControlInput, HookKind, InstalledHook } from "./hooks/hook-kind.js"
+export { IDENTITY_ATTENTION } from "./hooks/hook-kind.js"
+export type { ControlInput, ControlLayout, FeedContext, HookKind, InstalledHook, RowActivation } from "./hooks/hook-kind.js"
+export { controlFeeds, hookFeeds } from "./hooks/control-feeds.js"
 export { installHooks } from "./hooks/install.js"
 export { PAG_GATES_INPUT, identityAttention } from "./hooks/identity-attention.js"
 export type { IdentityAttentionOptions } from "./hooks/identity-attention.js"

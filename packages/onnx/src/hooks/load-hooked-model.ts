@@ -32,7 +32,7 @@ interface CacheEntry {
   readonly external: boolean
 }
 
-const CACHE_FORMAT = 2
+const CACHE_FORMAT = 3
 
 async function cacheKey(source: string, hooks: readonly HookKind[]): Promise<string> {
   const info = await stat(source)

@@ -52,6 +52,15 @@ export interface TransformerBlock {
   readonly outputs: readonly string[]
 }
 
+/** A feed-forward module (`…ff`) and the tensors crossing its boundary. */
+export interface FeedForwardModule {
+  readonly path: string
+  /** The hidden states entering the module. `[batch, tokens, channels]`. */
+  readonly input: string
+  /** The module's output. `[batch, tokens, channels]`. */
+  readonly output: string
+}
+
 /** All hookable modules of a graph. */
 export interface LayerIndex {
   /** Where module paths came from: legacy node names or dynamo `name_scopes` metadata. */
@@ -61,7 +70,11 @@ export interface LayerIndex {
   /** Self-attention modules only, in graph order — the layers PAG can perturb. */
   readonly selfAttention: readonly AttentionModule[]
   readonly crossAttention: readonly AttentionModule[]
+  /** SD3/Flux-style attention over text and image tokens together (absent in indexes cached by older versions). */
+  readonly jointAttention?: readonly AttentionModule[]
   readonly blocks: readonly TransformerBlock[]
+  /** Feed-forward modules (absent in indexes cached by older versions). */
+  readonly feedForward?: readonly FeedForwardModule[]
 }
 
 function linear(view: GraphView, module: string): LinearProjection | undefined {
@@ -155,6 +168,8 @@ export function buildLayerIndex(model: ModelProto): LayerIndex {
     attention,
     selfAttention: attention.filter((a) => a.kind === "self"),
     crossAttention: attention.filter((a) => a.kind === "cross"),
+    jointAttention: [],
     blocks,
+    feedForward: [],
   }
 }
