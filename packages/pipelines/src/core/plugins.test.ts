@@ -6,58 +6,12 @@ import os from "node:os"
 import path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { guidance } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, MiddlewareJSON } from "@pagkit/guidance"
-import { DataType, buildLayerIndex, decodeModel, encodeModel, float32Initializer, intAttribute, intsAttribute, makeNode } from "@pagkit/onnx"
-import type { GraphEditor, HookKind, InstalledHook, LayerIndex, ModelProto } from "@pagkit/onnx"
+import { buildLayerIndex, decodeModel, encodeModel, float32Initializer, makeNode } from "@pagkit/onnx"
+import { KIND, blockScale, rewireConsumers, scaledBlockOnly } from "../internal/test-plugins.js"
 import { Tensor } from "@pagkit/tensor"
 import { tinyModelPath } from "@pagkit/tiny-models"
 import { AutoPipelineForText2Image } from "../auto-pipeline.js"
 import { PixArtSigmaPipeline } from "../pixart/pixart-sigma-pipeline.js"
-
-const KIND = "test-block-scale"
-const INPUT = "test_block_scale"
-
-/** Every consumer of `tensor` (but `except`) reads `replacement` instead. */
-function rewireConsumers(model: ModelProto, tensor: string, replacement: string, except: ReadonlySet<string>): void {
-  for (const node of model.graph.nodes) {
-    if (except.has(node.name)) continue
-    node.inputs.forEach((input, i) => {
-      if (input === tensor) node.inputs[i] = replacement
-    })
-  }
-}
-
-/** A hook kind of the shape a plugin author writes: block output × a per-row, per-block parameter (1 = off). */
-function blockScale(): HookKind {
-  return {
-    name: KIND,
-    version: 1,
-    target: "block",
-    layers: (index: LayerIndex) => index.blocks.map((b) => b.path),
-    install(editor: GraphEditor, index: LayerIndex): InstalledHook {
-      const blocks = index.blocks
-      editor.addInput(INPUT, DataType.FLOAT, ["test_batch", blocks.length])
-      blocks.forEach((block, j) => {
-        const base = `/test/block_scale/${block.path.replaceAll(".", "/")}`
-        const column = editor.addInt64(`${base}/j`, [j], [])
-        const scale = editor.addNode("Gather", [INPUT, column], `${base}/Gather`, [intAttribute("axis", 1)]) // [batch]
-        const scale3 =
-          editor.opset >= 13
-            ? editor.addNode("Unsqueeze", [scale, editor.addInt64(`${base}/axes`, [1, 2])], `${base}/Unsqueeze`)
-            : editor.addNode("Unsqueeze", [scale], `${base}/Unsqueeze`, [intsAttribute("axes", [1, 2])])
-        const scaled = editor.addNode("Mul", [block.hiddenOutput, scale3], `${base}/Mul`)
-        const mine = new Set(editor.model.graph.nodes.filter((n) => n.name.startsWith(base)).map((n) => n.name))
-        rewireConsumers(editor.model, block.hiddenOutput, scaled, mine)
-      })
-      return {
-        kind: KIND,
-        target: "block",
-        layers: blocks.map((b) => b.path),
-        inputs: [{ name: INPUT, layout: "params", offValue: 1, description: "per row and block: factor on the block's output" }],
-      }
-    },
-  }
-}
 
 /** The same change by hand: one block's output × a constant, for every row, written as a new model file. */
 async function scaleBlockByHand(source: string, blockPath: string, factor: number, target: string): Promise<void> {
@@ -73,18 +27,6 @@ async function scaleBlockByHand(source: string, blockPath: string, factor: numbe
   const mul = makeNode({ opType: "Mul", name: "/by_hand/Mul", inputs: [block.hiddenOutput, constant], outputs: [scaled], attributes: [] })
   model.graph.nodes.splice(producer + 1, 0, mul)
   await writeFile(target, encodeModel(model))
-}
-
-/** A middleware of the shape a plugin author writes: the guided prediction is the branch with the hook's value. */
-function scaledBlockOnly(options: { readonly block: string; readonly factor: number }): GuidanceMiddleware {
-  const branch: BranchSpec = { name: "scaled", conditioning: "cond", hooks: { [KIND]: { layers: [options.block], value: options.factor } } }
-  return {
-    name: "scaled-block",
-    hooks: [{ kind: KIND, targets: [options.block], branch: "scaled" }],
-    branches: () => [branch],
-    combine: (_prev, preds) => preds.get("scaled"),
-    toJSON: (): MiddlewareJSON => ({ name: "scaled-block", ...options }),
-  }
 }
 
 function relativeL2(a: Tensor, b: Tensor): number {
