@@ -1,0 +1,81 @@
+// Test helpers only: a tiny pickle assembler and a stored-zip writer, to build checkpoints the way torch.save
+// lays them out (and broken ones) without Python.
+
+/** Pickle bytes assembled from opcodes and arguments. */
+export class PickleBuilder {
+  readonly #parts: number[] = []
+
+  op(code: number, ...bytes: number[]): this {
+    this.#parts.push(code, ...bytes)
+    return this
+  }
+  proto(n = 2): this {
+    return this.op(0x80, n)
+  }
+  mark(): this {
+    return this.op(0x28)
+  }
+  str(text: string): this {
+    const bytes = new TextEncoder().encode(text)
+    return this.op(0x58, ...u32(bytes.length), ...bytes)
+  }
+  int(n: number): this {
+    return n >= 0 && n < 256 ? this.op(0x4b, n) : this.op(0x4a, ...i32(n))
+  }
+  global(module: string, name: string): this {
+    return this.op(0x63, ...new TextEncoder().encode(`${module}\n${name}\n`))
+  }
+  tuple(): this {
+    return this.op(0x74)
+  }
+  /** `('storage', torch.<type>, key, 'cpu', numel)` BINPERSID */
+  storage(type: string, key: string, numel: number): this {
+    return this.mark().str("storage").global("torch", type).str(key).str("cpu").int(numel).tuple().op(0x51)
+  }
+  /** `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())` */
+  tensor(type: string, key: string, numel: number, offset: number, size: number[], stride: number[]): this {
+    this.global("torch._utils", "_rebuild_tensor_v2").mark()
+    this.storage(type, key, numel).int(offset)
+    this.mark()
+    for (const d of size) this.int(d)
+    this.tuple().mark()
+    for (const s of stride) this.int(s)
+    return this.tuple().op(0x89).global("collections", "OrderedDict").op(0x29).op(0x52).tuple().op(0x52)
+  }
+  stop(): Uint8Array {
+    return Uint8Array.from([...this.#parts, 0x2e])
+  }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.#parts)
+  }
+}
+
+function u32(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]
+}
+function i32(n: number): number[] {
+  return u32(n >>> 0)
+}
+function u16(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff]
+}
+
+/** A zip with the given records (stored, or flagged as deflated to test refusals), no CRCs checked by the reader. */
+export function zipArchive(records: ReadonlyArray<{ name: string; data: Uint8Array; method?: number }>): Uint8Array {
+  const chunks: number[] = []
+  const central: number[] = []
+  for (const { name, data, method = 0 } of records) {
+    const nameBytes = [...new TextEncoder().encode(name)]
+    const offset = chunks.length
+    chunks.push(...u32(0x04034b50), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(data.length), ...u32(data.length), ...u16(nameBytes.length), ...u16(0), ...nameBytes, ...data)
+    central.push(...u32(0x02014b50), ...u16(20), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(data.length), ...u32(data.length), ...u16(nameBytes.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(offset), ...nameBytes)
+  }
+  const directoryOffset = chunks.length
+  chunks.push(...central, ...u32(0x06054b50), ...u16(0), ...u16(0), ...u16(records.length), ...u16(records.length), ...u32(central.length), ...u32(directoryOffset), ...u16(0))
+  return Uint8Array.from(chunks)
+}
+
+/** Float32 little-endian bytes. */
+export function f32Bytes(values: readonly number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(values).buffer)
+}
