@@ -80,7 +80,7 @@ export function projectPlusHiddenStates(weights: PlusProjectionWeights, hiddenSt
   const out = new Float32Array(batch * images * numQueries * outputDim)
   for (let r = 0; r < batch * images; r++) {
     const x = linear(Float64Array.from(input.subarray(r * seq * embedDim, (r + 1) * seq * embedDim)), seq, weights.projIn.weight, embedDim, weights.projIn.bias)
-    let latents = Float64Array.from(weights.latents) // latents.repeat(batch, 1, 1)
+    let latents: Float64Array = Float64Array.from(weights.latents) // latents.repeat(batch, 1, 1)
     for (const b of weights.blocks) latents = block(weights, b, x, seq, latents)
     const projected = layerNorm(linear(latents, numQueries, weights.projOut.weight, hiddenDim, weights.projOut.bias), numQueries, outputDim, weights.normOut.weight, weights.normOut.bias)
     out.set(projected, r * numQueries * outputDim) // Float64 → Float32 rounds to nearest
