@@ -1,28 +1,47 @@
 // Row-major float64 building blocks of the Plus image projection (torch semantics, float64 accumulation):
 // `nn.Linear` (y = x·Wᵀ + b), `nn.LayerNorm` (biased variance, eps inside the square root), exact GELU (erf).
 
-/** `y[r, o] = Σ_k x[r, k] · w[o, k] (+ b[o])` for `rows` rows of width `inDim`; w is torch `[out, in]`. */
+/**
+ * `y[r, o] = Σ_k x[r, k] · w[o, k] (+ b[o])` for `rows` rows of width `inDim`; w is torch `[out, in]`.
+ * Rows are taken four at a time so each weight row is read once per four rows (the weights, not the activations,
+ * are what does not fit in cache).
+ */
 export function linear(x: Float64Array, rows: number, w: Float32Array, inDim: number, b?: Float32Array): Float64Array {
   const outDim = w.length / inDim
   const y = new Float64Array(rows * outDim)
-  for (let r = 0; r < rows; r++) {
-    const xo = r * inDim
-    const yo = r * outDim
+  let r = 0
+  for (; r + 3 < rows; r += 4) {
+    const x0 = r * inDim
+    const x1 = x0 + inDim
+    const x2 = x1 + inDim
+    const x3 = x2 + inDim
     for (let o = 0; o < outDim; o++) {
       const wo = o * inDim
       let a0 = 0
       let a1 = 0
       let a2 = 0
       let a3 = 0
-      let k = 0
-      for (; k + 3 < inDim; k += 4) {
-        a0 += x[xo + k]! * w[wo + k]!
-        a1 += x[xo + k + 1]! * w[wo + k + 1]!
-        a2 += x[xo + k + 2]! * w[wo + k + 2]!
-        a3 += x[xo + k + 3]! * w[wo + k + 3]!
+      for (let k = 0; k < inDim; k++) {
+        const wk = w[wo + k]!
+        a0 += x[x0 + k]! * wk
+        a1 += x[x1 + k]! * wk
+        a2 += x[x2 + k]! * wk
+        a3 += x[x3 + k]! * wk
       }
-      for (; k < inDim; k++) a0 += x[xo + k]! * w[wo + k]!
-      y[yo + o] = a0 + a1 + a2 + a3 + (b === undefined ? 0 : b[o]!)
+      const bias = b === undefined ? 0 : b[o]!
+      y[r * outDim + o] = a0 + bias
+      y[(r + 1) * outDim + o] = a1 + bias
+      y[(r + 2) * outDim + o] = a2 + bias
+      y[(r + 3) * outDim + o] = a3 + bias
+    }
+  }
+  for (; r < rows; r++) {
+    const xo = r * inDim
+    for (let o = 0; o < outDim; o++) {
+      const wo = o * inDim
+      let acc = 0
+      for (let k = 0; k < inDim; k++) acc += x[xo + k]! * w[wo + k]!
+      y[r * outDim + o] = acc + (b === undefined ? 0 : b[o]!)
     }
   }
   return y
