@@ -130,10 +130,39 @@ describe("hand-built archives", () => {
     await expect(TorchCheckpoint.open(pastPath)).rejects.toMatchObject({ code: "TORCH_PICKLE_MALFORMED" })
   })
 
-  it("names the legacy format and non-checkpoints clearly", async () => {
+  it("reads the legacy (pre-zip) format: five pickles, then counted storage records", async () => {
+    const magic = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e])
+    const protocol = new PickleBuilder().proto().op(0x4d, 0xe9, 0x03).stop() // 1001
+    const sysInfo = new PickleBuilder().proto().op(0x7d).str("little_endian").op(0x88).op(0x73).stop()
+    const main = new PickleBuilder().proto().op(0x7d).mark()
+      .str("w").tensor("FloatStorage", "140", 6, 0, [2, 3], [3, 1], true)
+      .str("wt").tensor("FloatStorage", "140", 6, 0, [3, 2], [1, 3], true)
+      .str("b").tensor("HalfStorage", "77", 1, 0, [1], [1], true)
+      .op(0x75).stop()
+    const keys = new PickleBuilder().proto().op(0x5d).mark().str("140").str("77").op(0x65).stop()
+    const count = (n: number): Uint8Array => new Uint8Array(new BigInt64Array([BigInt(n)]).buffer)
+    const parts = [magic, protocol, sysInfo, main, keys, count(6), f32Bytes([0, 1, 2, 3, 4, 5]), count(1), new Uint8Array([0x00, 0x3c])]
+    const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+    parts.reduce((at, p) => (file.set(p, at), at + p.length), 0)
     const legacy = join(dir, "legacy.pt")
-    await writeFile(legacy, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]))
-    await expect(TorchCheckpoint.open(legacy)).rejects.toMatchObject({ code: "TORCH_PICKLE_LEGACY_FORMAT" })
+    await writeFile(legacy, file)
+    const tensors = await readTorchStateDict(legacy)
+    expect([...tensors.get("w")!.data]).toEqual([0, 1, 2, 3, 4, 5])
+    expect([...tensors.get("wt")!.data]).toEqual([0, 3, 1, 4, 2, 5])
+    expect([...tensors.get("b")!.data]).toEqual([0x3c00])
+    // a legacy file cut inside its last record, and one whose pickle asks for a disallowed global
+    await writeFile(join(dir, "cut.pt"), file.subarray(0, file.length - 1))
+    await expect(TorchCheckpoint.open(join(dir, "cut.pt"))).rejects.toMatchObject({ code: "TORCH_PICKLE_LEGACY_FORMAT" })
+    const hostile = new PickleBuilder().proto().global("posix", "system").str("true").op(0x85).op(0x52).stop()
+    await writeFile(join(dir, "hostile.pt"), Uint8Array.from([...magic, ...protocol, ...sysInfo, ...hostile]))
+    await expect(TorchCheckpoint.open(join(dir, "hostile.pt"))).rejects.toThrow(/posix.system is not allowed/)
+  })
+
+  it("names the tar format and non-checkpoints clearly", async () => {
+    const tar = new Uint8Array(1024)
+    tar.set(new TextEncoder().encode("ustar"), 257)
+    await writeFile(join(dir, "old.tar"), tar)
+    await expect(TorchCheckpoint.open(join(dir, "old.tar"))).rejects.toMatchObject({ code: "TORCH_PICKLE_LEGACY_FORMAT" })
     await expect(TorchCheckpoint.open(join(fixtures, "ip-adapter-plus_tiny-sdxl.safetensors"))).rejects.toMatchObject({ code: "TORCH_PICKLE_BAD_ARCHIVE" })
   })
 })

@@ -7,7 +7,7 @@ import type { Tensor } from "@pagkit/tensor"
 import { TorchPickleError } from "./errors.js"
 import { readAt } from "./internal/file-reader.js"
 import { materializeView, viewSpan } from "./internal/materialize.js"
-import { isTuple, makeTuple, runPickle } from "./internal/pickle-machine.js"
+import { PickleTruncatedError, isTuple, makeTuple, runPickle, runPickleAt } from "./internal/pickle-machine.js"
 import type { PickleKey } from "./internal/pickle-machine.js"
 import { torchTable } from "./internal/torch-table.js"
 import { entryDataOffset, readZipDirectory } from "./internal/zip-directory.js"
@@ -35,9 +35,10 @@ export type TorchData<Leaf> =
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19] // PROTO 2, LONG1 magic
 
 /**
- * A `torch.save` zip checkpoint, opened for weights-only reading. `open` reads the zip directory and runs the
- * pickle (validating every global, call and storage reference); no tensor byte is read until asked for, and then
- * only that tensor's span of its storage record, with a positional read.
+ * A `torch.save` checkpoint, opened for weights-only reading: the zip format (torch ≥ 1.6) or the legacy format
+ * (torch 0.4 – 1.5). `open` reads the container and runs the pickle (validating every global, call and storage
+ * reference); no tensor byte is read until asked for, and then only that tensor's span of its storage record, with
+ * a positional read.
  *
  * @example
  * const ckpt = await TorchCheckpoint.open("ip-adapter-plus_sdxl_vit-h.bin")
@@ -76,7 +77,10 @@ export class TorchCheckpoint {
     try {
       const { size } = await handle.stat()
       const { bytes: head } = await readAt(handle, 0, Math.min(size, 512))
-      checkContainer(path, head)
+      if (checkContainer(path, head) === "legacy") {
+        const { root, dataOffsets } = await openLegacy(path, handle, size)
+        return new TorchCheckpoint(path, handle, root, "little", dataOffsets)
+      }
       const entries = await readZipDirectory(handle, size, path)
       const pickleEntry = findPickle(path, entries)
       const prefix = pickleEntry.name.slice(0, -"data.pkl".length)
@@ -212,16 +216,10 @@ export async function readTorchStateDict(path: string, filter?: (name: string) =
   }
 }
 
-function checkContainer(path: string, head: Uint8Array): void {
+function checkContainer(path: string, head: Uint8Array): "zip" | "legacy" {
   const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04
-  if (isZip) return
-  if (LEGACY_MAGIC.every((b, i) => head[i] === b)) {
-    throw new TorchPickleError(
-      "TORCH_PICKLE_LEGACY_FORMAT",
-      `"${path}" is in the legacy (pre-1.6, non-zip) torch.save format, which this reader does not read. ` +
-        "Re-save it with a current torch: torch.save(torch.load(path, weights_only=True), new_path), or convert it to safetensors.",
-    )
-  }
+  if (isZip) return "zip"
+  if (LEGACY_MAGIC.every((b, i) => head[i] === b)) return "legacy"
   const ustar = new TextDecoder("latin1").decode(head.subarray(257, 262))
   if (ustar === "ustar") {
     throw new TorchPickleError("TORCH_PICKLE_LEGACY_FORMAT", `"${path}" is a tar-format torch checkpoint (torch < 0.4), which this reader does not read. Re-save it with a current torch, or convert it to safetensors.`)
@@ -230,6 +228,62 @@ function checkContainer(path: string, head: Uint8Array): void {
     "TORCH_PICKLE_BAD_ARCHIVE",
     `"${path}" is not a torch.save checkpoint: expected a zip archive (starting "PK\\x03\\x04"), found bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}. Pass a .bin/.pt/.pth file written by torch.save.`,
   )
+}
+
+const LEGACY_MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn
+const LEGACY_PROTOCOL_VERSION = 1001
+
+/**
+ * The legacy (torch 0.4 – 1.5, `_use_new_zipfile_serialization=False`) layout, torch `serialization.py`
+ * `_legacy_load`: five pickles (magic number, protocol version 1001, sys_info, the object, the storage keys), then
+ * per key in that order an int64 element count and the storage's bytes (always little-endian). Only the pickles are
+ * read here; each record's count is read to find the next one.
+ */
+async function openLegacy(path: string, handle: FileHandle, size: number): Promise<{ root: TorchData<TorchTensorRef>; dataOffsets: Map<string, number> }> {
+  const bad = (what: string): TorchPickleError =>
+    new TorchPickleError("TORCH_PICKLE_LEGACY_FORMAT", `"${path}" starts like a legacy torch.save file but ${what}. Re-save it with a current torch, or re-download it.`)
+  let chunk = Math.min(size, 1 << 20)
+  let parsed: { root: unknown; keys: unknown; dataStart: number; storages: Map<string, TorchStorageRef> }
+  for (;;) {
+    const { bytes } = await readAt(handle, 0, chunk)
+    const storages = new Map<string, TorchStorageRef>()
+    const table = torchTable({ source: path, storages })
+    try {
+      const magic = runPickleAt(bytes, table, path, 0)
+      if (magic.value !== LEGACY_MAGIC_NUMBER) throw bad("its magic number is wrong")
+      const protocol = runPickleAt(bytes, table, path, magic.end)
+      if (protocol.value !== LEGACY_PROTOCOL_VERSION) throw bad(`its protocol version is ${String(protocol.value)}, not ${LEGACY_PROTOCOL_VERSION}`)
+      const sysInfo = runPickleAt(bytes, table, path, protocol.end)
+      const main = runPickleAt(bytes, table, path, sysInfo.end)
+      const keys = runPickleAt(bytes, table, path, main.end)
+      parsed = { root: main.value, keys: keys.value, dataStart: keys.end, storages }
+      break
+    } catch (error) {
+      // the pickles are longer than what was read: read more (they sit before every storage record)
+      if (error instanceof PickleTruncatedError && chunk < size) {
+        chunk = Math.min(size, chunk * 4)
+        continue
+      }
+      throw error
+    }
+  }
+  const { keys, storages } = parsed
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw bad("its storage key list is not a list of strings")
+  const dataOffsets = new Map<string, number>()
+  let at = parsed.dataStart
+  for (const key of keys as string[]) {
+    const storage = storages.get(key)
+    if (storage === undefined) throw bad(`it lists storage "${key}" that its pickle never names`)
+    const { bytes, got } = await readAt(handle, at, 8)
+    if (got < 8) throw bad(`it is truncated before storage "${key}"`)
+    const count = new DataView(bytes.buffer).getBigInt64(0, true)
+    if (count !== BigInt(storage.numel)) throw bad(`storage "${key}" records ${count} elements where the pickle says ${storage.numel}`)
+    dataOffsets.set(key, at + 8)
+    at += 8 + storage.numel * TORCH_DTYPE_SIZE[storage.dtype]
+    if (at > size) throw bad(`it is truncated inside storage "${key}"`)
+  }
+  for (const key of storages.keys()) if (!dataOffsets.has(key)) throw bad(`its pickle names storage "${key}", which has no record`)
+  return { root: parsed.root as TorchData<TorchTensorRef>, dataOffsets }
 }
 
 function findPickle(path: string, entries: ReadonlyMap<string, ZipEntry>): ZipEntry {

@@ -52,11 +52,23 @@ function isKey(value: unknown): value is PickleKey {
   return value === null || typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean"
 }
 
+/** The stream ended before STOP: malformed, unless more bytes can be given (several pickles in one file). */
+export class PickleTruncatedError extends TorchPickleError {
+  constructor(message: string) {
+    super("TORCH_PICKLE_MALFORMED", message)
+  }
+}
+
 /** Runs a pickle stream and returns the object STOP leaves on the stack. */
 export function runPickle(bytes: Uint8Array, table: PickleTable, source: string): unknown {
+  return runPickleAt(bytes, table, source, 0).value
+}
+
+/** Runs the pickle that starts at byte `start`; returns its object and the offset just past its STOP. */
+export function runPickleAt(bytes: Uint8Array, table: PickleTable, source: string, start: number): { value: unknown; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const decoder = new TextDecoder("utf-8", { fatal: true })
-  let pos = 0
+  let pos = start
   let stack: unknown[] = []
   const metastack: unknown[][] = []
   const memo = new Map<number, unknown>()
@@ -66,8 +78,13 @@ export function runPickle(bytes: Uint8Array, table: PickleTable, source: string)
       "TORCH_PICKLE_MALFORMED",
       `the pickle in "${source}" is malformed at byte ${pos}: ${what}. The file is corrupt or not a torch.save checkpoint; re-download or re-save it.`,
     )
+  const truncated = (what: string): TorchPickleError =>
+    new PickleTruncatedError(
+      `the pickle in "${source}" is truncated at byte ${pos}: ${what}. The file is cut short or not a torch.save checkpoint; re-download or re-save it.`,
+    )
   const need = (n: number): number => {
-    if (n < 0 || pos + n > bytes.length) throw malformed(`needs ${n} more bytes, only ${bytes.length - pos} left`)
+    if (n < 0) throw malformed("a negative length")
+    if (pos + n > bytes.length) throw truncated(`needs ${n} more bytes, only ${bytes.length - pos} left`)
     const at = pos
     pos += n
     return at
@@ -78,12 +95,12 @@ export function runPickle(bytes: Uint8Array, table: PickleTable, source: string)
   const u32 = (): number => view.getUint32(need(4), true)
   const u64 = (): number => {
     const value = view.getBigUint64(need(8), true)
-    if (value > BigInt(bytes.length)) throw malformed(`length ${value} runs past the end of the stream`)
+    if (value > BigInt(bytes.length)) throw truncated(`length ${value} runs past the end of the stream`)
     return Number(value)
   }
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos)
-    if (end < 0) throw malformed("a text argument has no end of line")
+    if (end < 0) throw truncated("a text argument has no end of line")
     const text = new TextDecoder("latin1").decode(bytes.subarray(pos, end))
     pos = end + 1
     return text
@@ -158,7 +175,7 @@ export function runPickle(bytes: Uint8Array, table: PickleTable, source: string)
         // STOP
         if (metastack.length !== 0) throw malformed("STOP inside an unfinished MARK")
         if (stack.length !== 1) throw malformed(`STOP with ${stack.length} values on the stack (expected 1)`)
-        return stack[0]
+        return { value: stack[0], end: pos }
       }
       case 0x28: // MARK
         metastack.push(stack)

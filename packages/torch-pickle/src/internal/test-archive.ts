@@ -28,14 +28,16 @@ export class PickleBuilder {
   tuple(): this {
     return this.op(0x74)
   }
-  /** `('storage', torch.<type>, key, 'cpu', numel)` BINPERSID */
-  storage(type: string, key: string, numel: number): this {
-    return this.mark().str("storage").global("torch", type).str(key).str("cpu").int(numel).tuple().op(0x51)
+  /** `('storage', torch.<type>, key, 'cpu', numel)` BINPERSID (legacy format: one more field, view_metadata None) */
+  storage(type: string, key: string, numel: number, legacy = false): this {
+    this.mark().str("storage").global("torch", type).str(key).str("cpu").int(numel)
+    if (legacy) this.op(0x4e)
+    return this.tuple().op(0x51)
   }
   /** `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())` */
-  tensor(type: string, key: string, numel: number, offset: number, size: number[], stride: number[]): this {
+  tensor(type: string, key: string, numel: number, offset: number, size: number[], stride: number[], legacy = false): this {
     this.global("torch._utils", "_rebuild_tensor_v2").mark()
-    this.storage(type, key, numel).int(offset)
+    this.storage(type, key, numel, legacy).int(offset)
     this.mark()
     for (const d of size) this.int(d)
     this.tuple().mark()

@@ -239,7 +239,12 @@ export function torchTable({ source, storages }: TorchTableOptions): PickleTable
       if (!isTuple(pid) || pid[0] !== "storage") {
         throw notAllowed(`a persistent id ${describe(pid)} other than ('storage', …)`)
       }
+      // zip format: ('storage', type, key, location, numel); legacy format adds view_metadata (None since torch 1.0)
       const [, type, key, location, numel] = pid
+      if (pid.length === 6 && pid[5] !== null) {
+        throw new TorchPickleError("TORCH_PICKLE_UNSUPPORTED", `"${source}" stores a storage view (legacy view_metadata), which this reader does not build. Re-save the file with a current torch.`)
+      }
+      if (pid.length !== 5 && pid.length !== 6) throw malformed(`a storage persistent id has ${pid.length} fields`)
       if (!(type instanceof PickleGlobal) || STORAGE_DTYPES[type.fullName] === undefined) throw malformed(`a storage persistent id names ${describe(type)} instead of a storage class`)
       if (typeof key !== "string" || typeof location !== "string" || !isInt(numel) || numel < 0) {
         throw malformed(`a storage persistent id is not ('storage', class, key, location, numel): ${describe(pid)}`)
