@@ -59,9 +59,9 @@ describe("hand-built archives", () => {
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true })
   })
-  const write = async (name: string, records: Parameters<typeof zipArchive>[0]): Promise<string> => {
+  const write = async (name: string, records: Parameters<typeof zipArchive>[0], zip64 = false): Promise<string> => {
     const path = join(dir, name)
-    await writeFile(path, zipArchive(records))
+    await writeFile(path, zipArchive(records, zip64))
     return path
   }
 
@@ -80,6 +80,12 @@ describe("hand-built archives", () => {
     ])
     const tensors = await readTorchStateDict(path)
     expect([...tensors.get("t")!.data]).toEqual([0, 3, 1, 4, 2, 5])
+    // the same archive with every size and offset in zip64 fields (archives past 4 GiB)
+    const zip64 = await write("views64.pt", [
+      { name: "views/data.pkl", data: pkl },
+      { name: "views/data/0", data: f32Bytes([0, 1, 2, 3, 4, 5]) },
+    ], true)
+    expect([...(await readTorchStateDict(zip64)).get("t")!.data]).toEqual([0, 3, 1, 4, 2, 5])
     expect(tensors.get("t")!.shape).toEqual([3, 2])
     expect([...tensors.get("row")!.data]).toEqual([3, 4, 5])
     expect([...tensors.get("col")!.data]).toEqual([1, 4])

@@ -62,18 +62,37 @@ function u16(n: number): number[] {
   return [n & 0xff, (n >>> 8) & 0xff]
 }
 
-/** A zip with the given records (stored, or flagged as deflated to test refusals), no CRCs checked by the reader. */
-export function zipArchive(records: ReadonlyArray<{ name: string; data: Uint8Array; method?: number }>): Uint8Array {
+function u64(n: number): number[] {
+  return [...u32(n % 2 ** 32), ...u32(Math.floor(n / 2 ** 32))]
+}
+
+/**
+ * A zip with the given records (stored, or flagged as deflated to test refusals); no CRCs (the reader does not
+ * check them). With `zip64`, sizes, offsets and counts live only in zip64 extra fields and the zip64
+ * end-of-central-directory record, as in archives past 4 GiB.
+ */
+export function zipArchive(records: ReadonlyArray<{ name: string; data: Uint8Array; method?: number }>, zip64 = false): Uint8Array {
   const chunks: number[] = []
   const central: number[] = []
+  const FULL = 0xffffffff
   for (const { name, data, method = 0 } of records) {
     const nameBytes = [...new TextEncoder().encode(name)]
     const offset = chunks.length
-    chunks.push(...u32(0x04034b50), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(data.length), ...u32(data.length), ...u16(nameBytes.length), ...u16(0), ...nameBytes, ...data)
-    central.push(...u32(0x02014b50), ...u16(20), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(data.length), ...u32(data.length), ...u16(nameBytes.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(offset), ...nameBytes)
+    const extra = zip64 ? [...u16(0x0001), ...u16(24), ...u64(data.length), ...u64(data.length), ...u64(offset)] : []
+    const size = zip64 ? FULL : data.length
+    chunks.push(...u32(0x04034b50), ...u16(45), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(size), ...u32(size), ...u16(nameBytes.length), ...u16(0), ...nameBytes, ...data)
+    central.push(...u32(0x02014b50), ...u16(45), ...u16(45), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32(0), ...u32(size), ...u32(size), ...u16(nameBytes.length), ...u16(extra.length), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(zip64 ? FULL : offset), ...nameBytes, ...extra)
   }
   const directoryOffset = chunks.length
-  chunks.push(...central, ...u32(0x06054b50), ...u16(0), ...u16(0), ...u16(records.length), ...u16(records.length), ...u32(central.length), ...u32(directoryOffset), ...u16(0))
+  chunks.push(...central)
+  if (zip64) {
+    const recordOffset = chunks.length
+    chunks.push(...u32(0x06064b50), ...u64(44), ...u16(45), ...u16(45), ...u32(0), ...u32(0), ...u64(records.length), ...u64(records.length), ...u64(central.length), ...u64(directoryOffset))
+    chunks.push(...u32(0x07064b50), ...u32(0), ...u64(recordOffset), ...u32(1))
+    chunks.push(...u32(0x06054b50), ...u16(0xffff), ...u16(0xffff), ...u16(0xffff), ...u16(0xffff), ...u32(FULL), ...u32(FULL), ...u16(0))
+  } else {
+    chunks.push(...u32(0x06054b50), ...u16(0), ...u16(0), ...u16(records.length), ...u16(records.length), ...u32(central.length), ...u32(directoryOffset), ...u16(0))
+  }
   return Uint8Array.from(chunks)
 }
 
