@@ -56,6 +56,7 @@ export class IpAdapter {
   readonly weights: AnyIpAdapterWeights
   readonly imageEncoder: ImageEncoder | undefined
   readonly processor: ClipImageProcessorConfig
+  readonly #zeroImageHiddenStates = new Map<string, Tensor<"float32">>()
 
   constructor(weights: AnyIpAdapterWeights, imageEncoder: ImageEncoder | undefined, processor: ClipImageProcessorConfig) {
     this.weights = weights
@@ -143,8 +144,14 @@ export class IpAdapter {
       const embeds = await this.#encodePixels(pixelValues) // [n images, D] or [n images, seq, D]
       positive = embeds.reshape([1, ...embeds.shape])
       if (plus) {
-        // diffusers encode_image: the negative is the encoding of torch.zeros_like(image), not zero embeddings
-        const zeros = await this.#encodePixels(Tensor.zeros(pixelValues.shape))
+        // diffusers encode_image: the negative is the encoding of torch.zeros_like(image), not zero embeddings;
+        // it depends only on the pixel shape, so it is encoded once per shape
+        const key = pixelValues.shape.join("x")
+        let zeros = this.#zeroImageHiddenStates.get(key)
+        if (zeros === undefined) {
+          zeros = await this.#encodePixels(Tensor.zeros(pixelValues.shape))
+          this.#zeroImageHiddenStates.set(key, zeros)
+        }
         negative = zeros.reshape([1, ...zeros.shape])
       }
     } else {

@@ -47,6 +47,20 @@ describe("IP-Adapter Plus image projection", () => {
     expect([...grouped.data]).toEqual([...single.data])
   })
 
+  it("projects repeated rows once, with the same result as on their own", async () => {
+    const { hiddenStates } = await oracle() // [2, 65, 32]: rows a, b
+    const w = (await readAnyIpAdapterWeights(tinyModel("tiny-ip-adapter/ip-adapter-plus_tiny-sdxl.safetensors"))) as IpAdapterPlusWeights
+    const row = 65 * 32
+    const data = hiddenStates.data as Float32Array
+    const aba = new Tensor("float32", Float32Array.from([...data.subarray(0, row), ...data.subarray(row), ...data.subarray(0, row)]), [3, 65, 32])
+    const out = projectPlusHiddenStates(w.projection, aba).data
+    const alone = projectPlusHiddenStates(w.projection, new Tensor("float32", data.slice(0, row), [1, 65, 32])).data
+    const tokens = 16 * 64
+    expect(Array.from(out.subarray(0, tokens))).toEqual(Array.from(alone))
+    expect(Array.from(out.subarray(2 * tokens))).toEqual(Array.from(alone))
+    expect(Array.from(out.subarray(tokens, 2 * tokens))).not.toEqual(Array.from(alone))
+  })
+
   it("detects the variant from the keys and refuses FaceID / Full by name", async () => {
     expect(detectIpAdapterVariant(["image_proj.proj.weight"])).toBe("base")
     expect(detectIpAdapterVariant(["image_proj.latents"])).toBe("plus")

@@ -36,6 +36,16 @@ function multiHeadAttention(q: Float64Array, k: Float64Array, v: Float64Array, q
   return out
 }
 
+/** Index of an earlier row with exactly the same values as row `r`, or -1. */
+function sameRowBefore(data: Float32Array, r: number, rowSize: number): number {
+  for (let earlier = 0; earlier < r; earlier++) {
+    let equal = true
+    for (let i = 0; i < rowSize && equal; i++) equal = Object.is(data[earlier * rowSize + i], data[r * rowSize + i])
+    if (equal) return earlier
+  }
+  return -1
+}
+
 /** One block: latents ← attn(ln1(latents), [ln0(x); ln1(latents)]) + latents; latents ← ff(latents) + latents. */
 function block(w: PlusProjectionWeights, b: PlusProjectionBlock, x: Float64Array, seq: number, latents: Float64Array): Float64Array {
   const { hiddenDim: hidden, numQueries: queries, heads, headDim } = w
@@ -78,7 +88,15 @@ export function projectPlusHiddenStates(weights: PlusProjectionWeights, hiddenSt
   const seq = hiddenStates.shape[rank - 2]!
   const input = toFloat32(hiddenStates).data
   const out = new Float32Array(batch * images * numQueries * outputDim)
+  const rowSize = seq * embedDim
+  const tokenSize = numQueries * outputDim
   for (let r = 0; r < batch * images; r++) {
+    // rows repeated for a batch (or the zero image's, every run) are projected once
+    const same = sameRowBefore(input, r, rowSize)
+    if (same >= 0) {
+      out.copyWithin(r * tokenSize, same * tokenSize, (same + 1) * tokenSize)
+      continue
+    }
     const x = linear(Float64Array.from(input.subarray(r * seq * embedDim, (r + 1) * seq * embedDim)), seq, weights.projIn.weight, embedDim, weights.projIn.bias)
     let latents: Float64Array = Float64Array.from(weights.latents) // latents.repeat(batch, 1, 1)
     for (const b of weights.blocks) latents = block(weights, b, x, seq, latents)
