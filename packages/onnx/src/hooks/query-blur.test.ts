@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises"
+import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Tensor, maxAbsDiff, relativeL2, slice } from "@pagkit/tensor"
+import { SafetensorsFile, Tensor, maxAbsDiff, relativeL2, slice } from "@pagkit/tensor"
 import { HookError } from "../errors.js"
-import { model } from "../internal/fixtures.js"
+import { model, oraclesDir } from "../internal/fixtures.js"
 import { editedSession, exposeOutputs, oracleInputs } from "../internal/hook-testing.js"
 import { GraphView } from "../layers/graph-view.js"
 import { GraphEditor } from "./graph-editor.js"
@@ -20,6 +21,8 @@ import { hookFeeds } from "./control-feeds.js"
 import type { RowActivation } from "./hook-kind.js"
 import { installHooks } from "./install.js"
 import { QUERY_BLUR, queryBlur } from "./query-blur.js"
+import { BLOCK_SKIP, blockSkip } from "./block-skip.js"
+import { loadHookedModel } from "./load-hooked-model.js"
 import { gaussianBlurOperator, segKernelSize } from "./gaussian-blur-operator.js"
 
 /**
@@ -269,3 +272,39 @@ describe("gaussianBlurOperator", () => {
     expect(Array.from((feeds["query_blur_w_0"]!.data as Float32Array).slice(0, 36))).toEqual(Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 1 : 0)))
   })
 })
+
+describe("float16 graphs", () => {
+  it("queryBlur and blockSkip install on the fp16 UNet (cast operators and gates): off rows unchanged, on rows change", async () => {
+    const folder = "variants/unet-fp16"
+    const inputs = await oracleInputs("denoiser-sdxl-unet")
+    const blur = queryBlur()
+    const skip = blockSkip()
+    const hooked = await loadHookedModel(model(folder), { hooks: [blur, skip], intraOpThreads: 2 })
+    const sampleShape = inputs["sample"]!.shape
+    const context = { sampleShape, tokenGrid: unetTokenGrid(hooked.index, sampleShape) }
+    const mid = hooked.layers(QUERY_BLUR).filter((l) => l.startsWith("mid_block."))
+    const feeds = {
+      ...hookFeeds(blur, hooked.hook(QUERY_BLUR), [undefined, { layers: mid, value: 1 }, undefined], context),
+      ...hookFeeds(skip, hooked.hook(BLOCK_SKIP), [undefined, undefined, { layers: ["mid_block.attentions.0.transformer_blocks.0"] }], context),
+    }
+    const out = (await hooked.run({ ...inputs, ...feeds }))["out_sample"]!
+    const allOff = {
+      ...hookFeeds(blur, hooked.hook(QUERY_BLUR), [undefined, undefined, undefined], context),
+      ...hookFeeds(skip, hooked.hook(BLOCK_SKIP), [undefined, undefined, undefined], context),
+    }
+    const expected = (await hooked.run({ ...inputs, ...allOff }))["out_sample"]!
+    // the gates-off model equals the plain fp16 model (checked against diffusers in identity-attention.test.ts)
+    expect(relativeL2(expected, await oracleTensor("out.plain"))).toBeLessThan(3e-3)
+    expect(maxAbsDiff(row(out, 0), row(expected, 0))).toBe(0)
+    expect(relativeL2(row(out, 1), row(expected, 1))).toBeGreaterThan(1e-3)
+    expect(relativeL2(row(out, 2), row(expected, 2))).toBeGreaterThan(1e-3)
+    await hooked.release()
+  })
+})
+
+async function oracleTensor(key: string): Promise<Tensor> {
+  const file = await SafetensorsFile.open(path.join(oraclesDir, "denoiser-sdxl-unet.safetensors"))
+  const t = await file.read(key)
+  await file.close()
+  return t
+}
