@@ -131,9 +131,47 @@ describe("blockSkip on SD3/Flux-shaped blocks", () => {
   })
 })
 
-async function loadHookedModelFromModel(decoded: ReturnType<typeof jointAndSingleBlockModel>): Promise<HookedModel> {
+describe("blockSkip attention-only on joint and unprojected attention", () => {
+  it("both streams of joint attention and a to_out-less attention output read their inputs, as by hand", async () => {
+    const { channels: c, imageTokens: n, textTokens: m } = SYNTHETIC
+    const noise = (shape: number[], seed: number) => Tensor.fromArray(Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.cos(i * 0.9 + seed)), shape)
+    const inputs = { hidden_states: noise([2, n, c], 1), encoder_hidden_states: noise([2, m, c], 2), temb: noise([2, 1, c], 3) }
+    const options = { skipAttention: true, skipFf: false }
+    const hooked = await loadHookedModelFromModel(jointAndSingleBlockModel(), options)
+    const byHand = await editedSession(jointAndSingleBlockModel(), (model, index) => {
+      const joint = index.jointAttention![0]!
+      redirect(model.graph, joint.output!, joint.normedInput)
+      redirect(model.graph, joint.toAddOut!.output, joint.addQ!.input)
+      const single = index.unprojectedAttention![0]!
+      redirect(model.graph, single.output, single.normedInput)
+    })
+    const expected = (await byHand.run(inputs))["out"]!
+    const out = (await hooked.run({ ...inputs, ...controlFeeds(hooked.hook(BLOCK_SKIP), [undefined, { layers: hooked.layers(BLOCK_SKIP) }]) }))["out"]!
+    const plain = (await hooked.run(inputs))["out"]!
+    expect(relativeL2(row(out, 1), row(expected, 1))).toBeLessThan(1e-6)
+    expect(maxAbsDiff(row(out, 0), row(plain, 0))).toBe(0)
+    expect(relativeL2(row(out, 1), row(plain, 1))).toBeGreaterThan(1e-3)
+    await Promise.all([hooked.release(), byHand.release()])
+  })
+})
+
+describe("blockSkip sites per mode", () => {
+  it("covers only the blocks a partial skip can change, and refuses the others by name", async () => {
+    const { rewriteModel } = await import("./load-hooked-model.js")
+    const bytes = encodeModel(jointAndSingleBlockModel())
+    const sites = (options: Parameters<typeof blockSkip>[0]) => rewriteModel(bytes, [blockSkip(options)]).hooks[0]!
+    expect(sites({}).layers).toEqual(["transformer_blocks.0", "single_transformer_blocks.0"])
+    expect(sites({ skipAttention: true, skipFf: false }).layers).toEqual(["transformer_blocks.0", "single_transformer_blocks.0"])
+    const ff = sites({ skipAttention: false, skipFf: true })
+    expect(ff.layers).toEqual(["transformer_blocks.0"])
+    expect(() => controlFeeds(ff, [{ layers: ["single_transformer_blocks.0"] }])).toThrow(/not one of the 1 block sites/)
+    expect(sites({ skipAttention: false, skipAttentionScores: true, skipFf: false }).layers).toEqual(["single_transformer_blocks.0"])
+  })
+})
+
+async function loadHookedModelFromModel(decoded: ReturnType<typeof jointAndSingleBlockModel>, options: Parameters<typeof blockSkip>[0] = {}): Promise<HookedModel> {
   const { rewriteModel } = await import("./load-hooked-model.js")
   const { HookedModel } = await import("./hooked-model.js")
-  const entry = rewriteModel(encodeModel(decoded), [blockSkip()])
+  const entry = rewriteModel(encodeModel(decoded), [blockSkip(options)])
   return new HookedModel(await createSession(entry.bytes), entry.index, entry.hooks)
 }

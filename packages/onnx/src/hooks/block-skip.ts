@@ -58,6 +58,14 @@ function selfAttentionOf(index: LayerIndex, block: string): (AttentionModule | U
   return modules.filter((m) => m.block === block && m.kind !== "cross")
 }
 
+/** The blocks a mode can act on: all of them for whole-block skips, else those with the modules it skips. */
+function skippableBlocks(index: LayerIndex, mode: BlockSkipMode): TransformerBlock[] {
+  if (mode === "block") return [...index.blocks]
+  if (mode === "feed-forward") return index.blocks.filter((b) => (index.feedForward ?? []).some((f) => f.block === b.path))
+  const modules = (b: TransformerBlock) => selfAttentionOf(index, b.path).filter((m) => mode === "attention" || m.kind !== "joint")
+  return index.blocks.filter((b) => modules(b).length > 0)
+}
+
 function skipBlock(editor: GraphEditor, block: TransformerBlock, gate: string, base: string): void {
   gatedReplace(editor, { output: block.hiddenOutput, replacement: block.hiddenInput, gate, base: `${base}/hidden` })
   if (block.encoderInput !== undefined && block.encoderOutput !== undefined) {
@@ -92,7 +100,9 @@ function skipScores(editor: GraphEditor, module: AttentionModule | UnprojectedAt
 
 /**
  * The block-skip hook kind (Skip-Layer Guidance). Adds one float input `block_skip_gates` `[batch, blocks]` covering
- * every transformer block of the graph (`layerSites(index, "block")`). For a row with gate `g` on block `j`, what the
+ * every transformer block of the graph (`layerSites(index, "block")`) that the mode can act on (all of them for a
+ * whole-block skip; those with feed-forward modules or self-attention for the partial skips, so a block the mode
+ * cannot change is refused by `controlFeeds` rather than silently left alone). For a row with gate `g` on block `j`, what the
  * options select becomes `out + g·(in − out)`: by default the whole block (`hiddenOutput := hiddenInput`, and the
  * text stream too in dual-stream blocks), else its self-attention modules, the attention scores (output := values)
  * or its feed-forward modules — diffusers' `LayerSkipConfig` semantics. Gate 0 leaves the row untouched.
@@ -110,12 +120,12 @@ export function blockSkip(options: BlockSkipOptions = {}): HookKind {
     version: 1,
     target: "block",
     cacheKey: `${inputName}:${mode}`,
-    layers: (index: LayerIndex) => index.blocks.map((b) => b.path),
+    layers: (index: LayerIndex) => skippableBlocks(index, mode).map((b) => b.path),
     install(editor: GraphEditor, index: LayerIndex): InstalledHook {
-      const blocks = index.blocks
+      const blocks = skippableBlocks(index, mode)
       if (blocks.length === 0) {
         throw new HookError(
-          `block skip needs transformer blocks ("…transformer_blocks.N", "single_transformer_blocks.N"), but the layer index found none (attention modules: ${index.attention.length}). Use a UNet or transformer export with module paths.`,
+          `block skip (${mode}) needs transformer blocks ("…transformer_blocks.N", "single_transformer_blocks.N")${mode === "block" ? "" : ` with ${mode === "feed-forward" ? "feed-forward modules" : "self-attention"}`}, but the layer index found none (blocks: ${index.blocks.length}, attention modules: ${index.attention.length}). Use a UNet or transformer export with module paths, or another skip mode.`,
         )
       }
       editor.addInput(inputName, DataType.FLOAT, [batchParam(editor), blocks.length])
