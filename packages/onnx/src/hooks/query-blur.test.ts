@@ -266,6 +266,8 @@ describe("gaussianBlurOperator", () => {
     const kind = queryBlur()
     expect(() => kind.feeds!(installed, [undefined], { sampleShape: [1, 4, 8, 8] })).toThrow(/no tokenGrid/)
     expect(() => kind.feeds!(installed, [{ layers: ["a.attn1"] }], { sampleShape: [1, 4, 8, 8], tokenGrid: () => [4, 4] })).toThrow(HookError)
+    expect(() => kind.feeds!(installed, [{ layers: ["a.attn1"], value: -1 }], { sampleShape: [1, 4, 8, 8], tokenGrid: () => [4, 4] })).toThrow(/σ ≥ 0/)
+    expect(() => kind.feeds!(installed, [{ layers: ["b.attn1"], value: 1 }], { sampleShape: [1, 4, 8, 8], tokenGrid: () => [4, 4] })).toThrow(/not one of the 1 self-attention sites/)
     const feeds = kind.feeds!(installed, [undefined, { layers: ["a.attn1"], value: 1 }], { sampleShape: [2, 4, 8, 12], tokenGrid: () => [4, 6] })
     expect(feeds["query_blur_h_0"]!.shape).toEqual([2, 4, 4])
     expect(feeds["query_blur_w_0"]!.shape).toEqual([2, 6, 6])

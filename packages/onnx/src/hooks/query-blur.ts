@@ -3,11 +3,11 @@
 // Reference: SusungHong/SEG-SDXL pipeline_seg.py SEGCFGSelfAttnProcessor (blur of the query over its h×w grid, with
 // heads merged channel-wise, which is the same per-channel blur) and gaussian_blur_2d; diffusers'
 // hooks/smoothed_energy_guidance_utils.py (_gaussian_blur_2d, seg_blur_threshold_inf).
+import { Tensor } from "@pagkit/tensor"
 import { HookError } from "../errors.js"
 import type { AttentionModule, LayerIndex } from "../layers/layer-index.js"
 import { intAttribute, intsAttribute } from "../proto/build.js"
 import { DataType } from "../proto/types.js"
-import { Tensor } from "@pagkit/tensor"
 import { gaussianBlurOperator } from "./gaussian-blur-operator.js"
 import { batchParam } from "./gate-column.js"
 import type { GraphEditor } from "./graph-editor.js"
@@ -111,8 +111,10 @@ export function queryBlur(options: QueryBlurOptions = {}): HookKind {
             throw new HookError(`layer "${layer}" (row ${b}) is not one of the ${known.size} self-attention sites of hook "${installed.kind}". Resolve patterns with resolveLayers first.`)
           }
         }
-        if (row !== undefined && row.layers.length > 0 && (row.value === undefined || Number.isNaN(row.value))) {
-          throw new HookError(`query blur: row ${b} is on but has no blur sigma (RowActivation.value: ${String(row.value)}). Pass the row's σ, e.g. { layers, value: 10 }.`)
+        if (row !== undefined && row.layers.length > 0 && (row.value === undefined || Number.isNaN(row.value) || row.value < 0)) {
+          throw new HookError(
+            `query blur: row ${b} is on but its blur sigma (RowActivation.value) is ${String(row.value)}; expected σ ≥ 0 (Infinity for the mean query). Pass the row's σ, e.g. { layers, value: 10 }.`,
+          )
         }
       })
       const cache = new Map<string, Float32Array>()
