@@ -5,7 +5,8 @@ import type { FeedContext, HookKind, InstalledHook, RowActivation } from "./hook
 /**
  * Default control inputs of an installed hook for a batch: every `"gates"`/`"params"` input becomes float
  * `[rows, layers]` holding each row's value (default 1) on its layers and the input's `offValue` (default 0)
- * elsewhere. `"scales"` inputs are not per row and are left to the caller. Unknown layers are errors.
+ * elsewhere. `"scales"` inputs are not per row and are left to the caller, `"custom"` ones to the kind's own `feeds`.
+ * Unknown layers are errors.
  *
  * @example
  * controlFeeds(hooked.hook(IDENTITY_ATTENTION), [undefined, undefined, { layers: midLayers }]) // { pag_gates: [3, 17] }
@@ -15,7 +16,7 @@ export function controlFeeds(installed: InstalledHook, rows: readonly (RowActiva
   const width = installed.layers.length
   const feeds: Record<string, Tensor> = {}
   for (const input of installed.inputs) {
-    if (input.layout === "scales") continue
+    if (input.layout === "scales" || input.layout === "custom") continue
     const data = new Float32Array(rows.length * width).fill(input.offValue ?? 0)
     rows.forEach((row, b) => {
       for (const path of row?.layers ?? []) {

@@ -8,9 +8,11 @@ import type { GraphEditor } from "./graph-editor.js"
  * How a control input is laid out:
  * - `"gates"`: float `[batch, layers]`, 1 where a row switches the hook on for a layer, 0 elsewhere;
  * - `"params"`: float `[batch, layers]`, a per-row, per-layer parameter (a blur sigma, a mixing weight), `offValue` where off;
- * - `"scales"`: float `[layers]`, one value per layer for every row (an IP-Adapter scale).
+ * - `"scales"`: float `[layers]`, one value per layer for every row (an IP-Adapter scale);
+ * - `"custom"`: any shape, built only by the kind's own {@link HookKind.feeds} (e.g. a blur operator per row whose size
+ *   is the site's token grid). It cannot be defaulted: callers feed it through `hookFeeds` even when every row is off.
  */
-export type ControlLayout = "gates" | "params" | "scales"
+export type ControlLayout = "gates" | "params" | "scales" | "custom"
 
 /** A graph input a hook kind adds, fed at run time. */
 export interface ControlInput {
@@ -21,6 +23,8 @@ export interface ControlInput {
   readonly layout: ControlLayout
   /** Value that leaves a row/layer unhooked (default 0). */
   readonly offValue?: number
+  /** For inputs that serve one site only (`"custom"` layouts): that site's path. */
+  readonly site?: string
 }
 
 /** What {@link HookKind.install} reports back (plain data: it is stored in the hook cache). */

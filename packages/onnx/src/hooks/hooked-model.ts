@@ -58,13 +58,18 @@ export class HookedModel {
 
   /**
    * Runs the model; control inputs not in `feeds` are fed as zeros (all hooks off) for the batch size of
-   * the first fed tensor that shares the control input's batch dimension.
+   * the first fed tensor that shares the control input's batch dimension. `"custom"` inputs must be fed.
    */
   async run(feeds: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]): Promise<Record<string, Tensor>> {
     const complete: Record<string, Tensor> = { ...feeds }
     for (const hook of this.hooks) {
       for (const control of hook.inputs) {
         if (complete[control.name] !== undefined) continue
+        if (control.layout === "custom") {
+          throw new HookError(
+            `control input "${control.name}" of hook "${hook.kind}" was not fed, and its shape depends on the call. Feed the kind's inputs with hookFeeds(kind, model.hook("${hook.kind}"), rows, context) (rows may all be off).`,
+          )
+        }
         const width = hook.layers.length
         complete[control.name] =
           control.layout === "scales"

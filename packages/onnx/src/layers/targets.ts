@@ -5,7 +5,8 @@ import type { LayerIndex } from "./layer-index.js"
  * What a hook kind acts on. Patterns resolve against the sites of the kind's target:
  * - `"self-attention"` / `"cross-attention"`: attention modules (`…attn1`, `…attn2`); `"joint-attention"`: SD3/Flux-style
  *   attention over text and image tokens together (its own type, never read as self-attention);
- * - `"attention-query"`: the query projection of any attention module (`…attn1.to_q`);
+ * - `"attention-query"`: the query projection of any attention module (`…attn1.to_q`), including modules without
+ *   `to_out` (Flux single blocks);
  * - `"block"`: a whole transformer block (`…transformer_blocks.N`, `single_transformer_blocks.N`), input → output;
  * - `"feed-forward"`: the feed-forward module of a block (`…ff`).
  */
@@ -36,7 +37,7 @@ export function layerSites(index: LayerIndex, target: LayerTarget): readonly str
     case "joint-attention":
       return (index.jointAttention ?? []).map((a) => a.path)
     case "attention-query":
-      return [...index.attention, ...(index.jointAttention ?? [])].map((a) => `${a.path}.to_q`)
+      return [...index.attention, ...(index.jointAttention ?? []), ...(index.unprojectedAttention ?? [])].map((a) => `${a.path}.to_q`)
     case "block":
       return index.blocks.map((b) => b.path)
     case "feed-forward":
