@@ -35,4 +35,5 @@ export type {
   StepContext,
   ValuedActivation,
 } from "./types.js"
-export { fullWindow, isInWindow, validateScale, validateWindow } from "./window.js"
+export { fullWindow, isInWindow, isInWindowBy, validateScale, validateWindow, validateWindowRule } from "./window.js"
+export type { WindowRule } from "./window.js"

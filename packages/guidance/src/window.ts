@@ -56,3 +56,30 @@ export function validateScale(value: number | undefined, what: string, fallback:
   }
   return value
 }
+
+/**
+ * How a perturbation strategy's own window is read:
+ * - `"guider"`: diffusers' SLG/SEG guiders, `int(start·N) < stepIndex < int(end·N)` (both ends open);
+ * - `"sd3"`: the SD3 pipeline's skip-layer arguments, `start·N < stepIndex < end·N` (float products);
+ * - `"base"`: the `BaseGuidance` rule of {@link isInWindow}, `int(start·N) ≤ stepIndex < int(end·N)`.
+ */
+export type WindowRule = "guider" | "sd3" | "base"
+
+/** True when the step lies in the window under a {@link WindowRule}. */
+export function isInWindowBy(rule: WindowRule, window: GuidanceWindow, ctx: StepContext): boolean {
+  const [start, end] = window
+  const i = ctx.stepIndex
+  const n = ctx.numSteps
+  if (rule === "base") return isInWindow(window, ctx)
+  if (rule === "sd3") return i > n * start && i < n * end
+  return Math.trunc(start * n) < i && i < Math.trunc(end * n)
+}
+
+/** Checks a {@link WindowRule} option. */
+export function validateWindowRule(rule: unknown, what: string, fallback: WindowRule): WindowRule {
+  if (rule === undefined) return fallback
+  if (rule !== "guider" && rule !== "sd3" && rule !== "base") {
+    throw new GuidanceOptionsError(`${what}: expected "guider", "sd3" or "base", found ${JSON.stringify(rule)}.`)
+  }
+  return rule
+}

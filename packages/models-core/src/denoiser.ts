@@ -1,6 +1,6 @@
 import { Tensor, concat } from "@pagkit/tensor"
 import { hookFeeds } from "@pagkit/onnx"
-import type { FeedContext, HookKind, InstalledHook, LayerIndex, RowActivation } from "@pagkit/onnx"
+import type { FeedContext, HookKind, InstalledHook, LayerIndex, RowActivation, TokenGrid } from "@pagkit/onnx"
 import { ModelInputError } from "./errors.js"
 import { asFloat32 } from "./internal/batch.js"
 import { describeSessionIo, sessionInput } from "./session.js"
@@ -22,8 +22,8 @@ export interface HookGateInput {
  */
 export type RowHooks = Readonly<Record<string, readonly string[] | RowActivation>>
 
-/** `[height, width]` token grid of a site for a sample shape (see `FeedContext.tokenGrid`). */
-export type TokenGrid = (site: string, sampleShape: readonly number[]) => readonly [number, number] | undefined
+/** The token grids of a call's sites, from its sample shape (`unetTokenGrid`, `patchTokenGrid` in `@pagkit/onnx` fit). */
+export type TokenGridFactory = (sampleShape: readonly number[]) => TokenGrid | undefined
 
 function rowActivation(activation: readonly string[] | RowActivation | undefined): RowActivation | undefined {
   if (activation === undefined) return undefined
@@ -58,8 +58,8 @@ export interface HookableDenoiserOptions {
   readonly kinds?: readonly HookKind[]
   /** Gate-only hooks given by input name (shorthand; merged with {@link hooks}). */
   readonly gates?: readonly HookGateInput[]
-  /** Token grid of a site for a sample shape, for kinds that need it (a family knows its down-sampling). */
-  readonly tokenGrid?: TokenGrid
+  /** Token grids of the sites for a sample shape, for kinds that need them (a family knows its down-sampling). */
+  readonly tokenGrid?: TokenGridFactory
   /** The per-row input whose shape kinds see as `FeedContext.sampleShape`. Default `"sample"` or the first input. */
   readonly sampleInput?: string
   /** Name used in messages, e.g. `"unet"`. */
@@ -99,7 +99,7 @@ export class HookableDenoiser {
   readonly layerIndex: LayerIndex | undefined
   readonly defaultInputs: Readonly<Record<string, Tensor>>
   readonly #kinds: ReadonlyMap<string, HookKind>
-  readonly #tokenGrid: TokenGrid | undefined
+  readonly #tokenGrid: TokenGridFactory | undefined
   readonly #sampleInput: string | undefined
 
   constructor(options: HookableDenoiserOptions) {
@@ -157,8 +157,8 @@ export class HookableDenoiser {
    * `feeds` builds), with errors naming the denoiser when a row names a site the kind does not cover.
    */
   controlFeeds(rows: readonly (RowHooks | undefined)[], sampleShape: readonly number[]): Record<string, Tensor> {
-    const tokenGrid = this.#tokenGrid
-    const context: FeedContext = tokenGrid === undefined ? { sampleShape } : { sampleShape, tokenGrid: (site) => tokenGrid(site, sampleShape) }
+    const tokenGrid = this.#tokenGrid?.(sampleShape)
+    const context: FeedContext = tokenGrid === undefined ? { sampleShape } : { sampleShape, tokenGrid }
     const feeds: Record<string, Tensor> = {}
     for (const hook of this.hooks) {
       if (hook.inputs.every((i) => i.layout === "scales")) continue

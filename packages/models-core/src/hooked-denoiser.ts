@@ -1,6 +1,6 @@
 import { Tensor } from "@pagkit/tensor"
 import type { HookKind, InstalledHook, LayerIndex } from "@pagkit/onnx"
-import type { HookGateInput, HookableDenoiserOptions, TokenGrid } from "./denoiser.js"
+import type { HookGateInput, HookableDenoiserOptions, TokenGridFactory } from "./denoiser.js"
 import type { SessionLike } from "./session.js"
 
 /** What `@pagkit/onnx`'s `loadHookedModel` returns (a `HookedModel`), structurally. */
@@ -32,7 +32,7 @@ export function gatesOfHooks(hooks: readonly InstalledHook[]): HookGateInput[] {
  */
 export function hookedDenoiserOptions(
   model: HookedModelLike,
-  extras: { readonly kinds?: readonly HookKind[]; readonly tokenGrid?: TokenGrid } = {},
+  extras: { readonly kinds?: readonly HookKind[]; readonly tokenGrid?: TokenGridFactory } = {},
 ): Pick<HookableDenoiserOptions, "session" | "hooks" | "kinds" | "tokenGrid" | "layerIndex" | "defaultInputs"> & { session: SessionLike } {
   const defaultInputs: Record<string, Tensor> = {}
   for (const hook of model.hooks) {

@@ -46,7 +46,7 @@ export async function loadPixArtTransformer(modelPath: string, options: LoadPixA
   try {
     assertComponentKind(hooked.session, "transformer", "transformer/")
     let transformer: PixArtTransformer | undefined
-    const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (_site, shape) => transformer?.tokenGrid(shape) })
+    const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (shape) => transformer?.tokenGrid(shape) })
     transformer = new PixArtTransformer({ ...base, config })
     return transformer
   } catch (error) {

@@ -1,7 +1,8 @@
 import { Tensor, slice } from "@pagkit/tensor"
 import { HookableDenoiser, sessionInput } from "@pagkit/models-core"
 import type { HookableDenoiserOptions, HookGateInput, RowHooks, SessionLike } from "@pagkit/models-core"
-import { IDENTITY_ATTENTION } from "@pagkit/onnx"
+import { IDENTITY_ATTENTION, patchTokenGrid } from "@pagkit/onnx"
+import type { TokenGrid } from "@pagkit/onnx"
 import { PixArtModelError } from "./errors.js"
 
 export { IDENTITY_ATTENTION }
@@ -84,11 +85,9 @@ export class PixArtTransformer extends HookableDenoiser {
     this.patchSize = numberField(options.config, "patch_size") ?? 2
   }
 
-  /** The `[h, w]` patch grid of a latent `[B, C, H, W]`: every site of a DiT sees all patches (non-square too). */
-  tokenGrid(sampleShape: readonly number[]): readonly [number, number] | undefined {
-    const [h, w] = [sampleShape[2], sampleShape[3]]
-    if (h === undefined || w === undefined) return undefined
-    return [Math.floor(h / this.patchSize), Math.floor(w / this.patchSize)]
+  /** The token grids of a latent `[B, C, H, W]`: every site of a DiT sees all `H/p × W/p` patches (non-square too). */
+  tokenGrid(sampleShape: readonly number[]): TokenGrid {
+    return patchTokenGrid(this.patchSize, sampleShape)
   }
 
   /** True when the output carries learned variances (`out_channels // 2 == in_channels`). */

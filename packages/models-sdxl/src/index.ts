@@ -2,7 +2,7 @@
  * @pagkit/models-sdxl: Stable Diffusion XL adapter.
  * @module
  */
-export { loadSdxl } from "./load-sdxl.js"
+export { loadSdxl, sdxlUnetFromHooked } from "./load-sdxl.js"
 export type { LoadSdxlOptions, UnetOverride } from "./load-sdxl.js"
 export { SdxlModel } from "./sdxl-model.js"
 export type { SdxlParts } from "./sdxl-model.js"

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises"
 import path from "node:path"
-import { createSession, loadHookedModel } from "@pagkit/onnx"
-import type { HookKind, SessionOptions } from "@pagkit/onnx"
+import { createSession, loadHookedModel, unetTokenGrid } from "@pagkit/onnx"
+import type { HookKind, HookedModel, SessionOptions, TokenGrid } from "@pagkit/onnx"
 import { loadClipTokenizer } from "@pagkit/tokenizers"
 import {
   Vae,
@@ -96,11 +96,28 @@ async function loadUnet(
       ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
     })
     assertComponentKind(hooked.session, "unet", where)
-    return { unet: new SdxlUnet(hookedDenoiserOptions(hooked)), config }
+    return { unet: sdxlUnetFromHooked(hooked, { kinds: options.hooks, config }), config }
   }
   const session = await createSession(modelPath, sessionOptions)
   assertComponentKind(session, "unet", where)
   return { unet: new SdxlUnet({ session }), config }
+}
+
+/**
+ * An {@link SdxlUnet} over a hooked UNet graph: its hooks, the kinds behind them (for kinds that build their own
+ * control inputs) and the token grids of its attention levels (from `down_block_types` in `config.json`, else the index).
+ *
+ * @example
+ * const unet = sdxlUnetFromHooked(await loadHookedModel(path, { hooks }), { kinds: hooks, config })
+ */
+export function sdxlUnetFromHooked(
+  hooked: HookedModel,
+  options: { readonly kinds?: readonly HookKind[] | undefined; readonly config?: Readonly<Record<string, unknown>> | undefined } = {},
+): SdxlUnet {
+  const downBlocks = options.config?.["down_block_types"]
+  const source = Array.isArray(downBlocks) ? { down_block_types: downBlocks as readonly string[] } : hooked.index
+  const tokenGrid = (sampleShape: readonly number[]): TokenGrid => unetTokenGrid(source, sampleShape)
+  return new SdxlUnet(hookedDenoiserOptions(hooked, { ...(options.kinds === undefined ? {} : { kinds: options.kinds }), tokenGrid }))
 }
 
 /**

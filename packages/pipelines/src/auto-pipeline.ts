@@ -6,9 +6,8 @@ import { loadModelIndex, locateOnnxModel } from "@pagkit/models-core"
 import { PipelineError } from "./errors.js"
 import { loadHookedModel } from "@pagkit/onnx"
 import type { HookKind } from "@pagkit/onnx"
-import { hookedDenoiserOptions } from "@pagkit/models-core"
 import type { GuidanceCatalogue } from "@pagkit/guidance"
-import { SdxlUnet, loadSdxl } from "@pagkit/models-sdxl"
+import { loadSdxl, sdxlUnetFromHooked } from "@pagkit/models-sdxl"
 import type { LoadSdxlOptions, SdxlModel } from "@pagkit/models-sdxl"
 import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "./layer-resolver.js"
@@ -102,7 +101,7 @@ async function loadHost(dir: string, options: FromPretrainedOptions, unetPath: s
         hooks: next,
         ...(load.hookCacheDir === undefined ? {} : { cacheDir: load.hookCacheDir }),
       })
-      return current.withUnet(new SdxlUnet(hookedDenoiserOptions(hooked, { kinds: next })))
+      return current.withUnet(sdxlUnetFromHooked(hooked, { kinds: next, config: current.unetConfig }))
     },
     release: async (old) => {
       await old.unet.session.release?.()

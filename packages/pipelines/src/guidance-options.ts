@@ -1,5 +1,6 @@
 import { guidance } from "@pagkit/guidance"
-import type { GuidanceChain, GuidanceMiddleware, StepContext } from "@pagkit/guidance"
+import { GuidanceChain, guidanceFromJSON } from "@pagkit/guidance"
+import type { GuidanceCatalogue, GuidanceJSON, GuidanceMiddleware, StepContext } from "@pagkit/guidance"
 import { cfg } from "@pagkit/guidance-cfg"
 import { pag } from "@pagkit/guidance-pag"
 import { InvalidOptionError } from "./errors.js"
@@ -15,7 +16,8 @@ export interface GuidanceCallOptions {
   /** pag_adaptive_scale `a`. */
   readonly pagAdaptiveScale?: number | undefined
   /** A ready chain instead of the scales above (they must then be absent). */
-  readonly guidance?: GuidanceChain | undefined
+  /** A ready chain, or its JSON form (`chain.toJSON()`), built with the pipeline's guidance catalogue. */
+  readonly guidance?: GuidanceChain | GuidanceJSON | undefined
 }
 
 /** What a pipeline contributes to its guidance defaults. */
@@ -29,7 +31,7 @@ export interface GuidanceDefaults {
  * Builds the chain a diffusers PAG pipeline computes: `cfg(g, rescale)` then `pag(s, layers, adaptive)`,
  * i.e. `u + g(c − u) + s_t(c − p)`, rescaled against `c` when `r > 0`.
  */
-export function guidanceFromOptions(options: GuidanceCallOptions, defaults: GuidanceDefaults): GuidanceChain {
+export function guidanceFromOptions(options: GuidanceCallOptions, defaults: GuidanceDefaults, catalogue?: GuidanceCatalogue): GuidanceChain {
   if (options.guidance !== undefined) {
     const scalar = (["guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale"] as const).filter((k) => options[k] !== undefined)
     if (scalar.length > 0) {
@@ -37,7 +39,11 @@ export function guidanceFromOptions(options: GuidanceCallOptions, defaults: Guid
         `pass either a guidance chain or ${scalar.join(", ")}, not both: the chain already holds every scale.`,
       )
     }
-    return options.guidance
+    if (options.guidance instanceof GuidanceChain) return options.guidance
+    if (catalogue === undefined) {
+      throw new InvalidOptionError("a guidance chain given as JSON needs a guidance catalogue to build it (pipelines pass theirs).")
+    }
+    return guidanceFromJSON(options.guidance, catalogue)
   }
   if (defaults.pagLayers === undefined && (options.pagScale ?? 0) > 0) {
     throw new InvalidOptionError(

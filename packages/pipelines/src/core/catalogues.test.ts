@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { IDENTITY_ATTENTION as PAG_KIND, pag } from "@pagkit/guidance-pag"
 import { cfg } from "@pagkit/guidance-cfg"
+import { seg } from "@pagkit/guidance-seg"
+import { slg } from "@pagkit/guidance-slg"
 import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import { defaultGuidanceCatalogue, defaultHookKinds, kindsByName } from "./catalogues.js"
 
@@ -8,11 +10,16 @@ describe("the default catalogues", () => {
   it("have a hook kind for every kind a shipped middleware declares", () => {
     expect(PAG_KIND).toBe(IDENTITY_ATTENTION)
     const kinds = kindsByName(defaultHookKinds())
-    const declared = [pag({ scale: 3, layers: ["mid"] }), cfg({ scale: 5 })].flatMap((m) => m.hooks ?? []).map((h) => h.kind)
+    const declared = [pag({ scale: 3, layers: ["mid"] }), cfg({ scale: 5 }), seg({ layers: ["mid"] }), slg({ layers: ["mid"] })].flatMap((m) => m.hooks ?? []).map((h) => h.kind)
     for (const kind of declared) expect(kinds.has(kind), `hook kind "${kind}" is in defaultHookKinds()`).toBe(true)
   })
   it("build every shipped strategy back from its JSON", () => {
-    for (const middleware of [cfg({ scale: 7, rescale: 0.3 }), pag({ scale: 2, layers: ["mid"], adaptiveScale: 0.01 })]) {
+    for (const middleware of [
+      cfg({ scale: 7, rescale: 0.3 }),
+      pag({ scale: 2, layers: ["mid"], adaptiveScale: 0.01 }),
+      seg({ scale: 3, blurSigma: 10, layers: ["mid"] }),
+      slg({ scale: 2.8, layers: [7, 8] }),
+    ]) {
       const { name, ...options } = middleware.toJSON!()
       const factory = defaultGuidanceCatalogue[name]
       expect(factory, `catalogue has "${name}"`).toBeDefined()

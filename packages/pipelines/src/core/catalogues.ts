@@ -1,11 +1,15 @@
 // The plugin catalogues a pipeline is given: hook kinds it may install, guidance strategies it may build from JSON.
-import { identityAttention } from "@pagkit/onnx"
+import { blockSkip, identityAttention, queryBlur } from "@pagkit/onnx"
 import type { HookKind } from "@pagkit/onnx"
 import type { GuidanceCatalogue } from "@pagkit/guidance"
 import { cfg } from "@pagkit/guidance-cfg"
 import type { CfgOptions } from "@pagkit/guidance-cfg"
 import { pag } from "@pagkit/guidance-pag"
 import type { PagOptions } from "@pagkit/guidance-pag"
+import { seg } from "@pagkit/guidance-seg"
+import type { SegOptions } from "@pagkit/guidance-seg"
+import { slg } from "@pagkit/guidance-slg"
+import type { SlgOptions } from "@pagkit/guidance-slg"
 import { PipelineError } from "../errors.js"
 
 /** Hook kinds a pipeline may install on demand, when a guidance chain declares them (looked up by `kind.name`). */
@@ -13,13 +17,15 @@ export type HookCatalogue = readonly HookKind[]
 
 /** The hook kinds pagkit ships: what pipelines install on demand unless given another catalogue. */
 export function defaultHookKinds(): HookKind[] {
-  return [identityAttention()]
+  return [identityAttention(), blockSkip(), queryBlur()]
 }
 
 /** The guidance strategies pagkit ships, by JSON id: what `guidanceFromJSON` builds unless given another catalogue. */
 export const defaultGuidanceCatalogue: GuidanceCatalogue = Object.freeze({
   cfg: (options: Readonly<Record<string, unknown>>) => cfg(options as unknown as CfgOptions),
   pag: (options: Readonly<Record<string, unknown>>) => pag(options as unknown as PagOptions),
+  seg: (options: Readonly<Record<string, unknown>>) => seg(options as unknown as SegOptions),
+  slg: (options: Readonly<Record<string, unknown>>) => slg(options as unknown as SlgOptions),
 })
 
 /** Kinds by name; a later kind of the same name replaces an earlier one (user kinds over pagkit's). */

@@ -1,7 +1,6 @@
 // The one pipeline core every model family plugs into (DESIGN §2): seeds and generators, the guidance chain, hooks
 // (installed on demand from a catalogue, patterns resolved per target), the step loop, abort, callbacks, output.
-import { GuidanceChain, guidanceFromJSON } from "@pagkit/guidance"
-import type { GuidanceCatalogue, GuidanceJSON, PlannedPass, StepContext } from "@pagkit/guidance"
+import type { GuidanceCatalogue, GuidanceChain, GuidanceJSON, PlannedPass, StepContext } from "@pagkit/guidance"
 import type { HookableDenoiser, RowHooks } from "@pagkit/models-core"
 import type { HookKind, LayerTarget, ResolvedLayers, RowActivation } from "@pagkit/onnx"
 import { IDENTITY_ATTENTION } from "@pagkit/onnx"
@@ -97,10 +96,6 @@ export interface CoreInit<M> {
   readonly layerMatching?: LayerMatching | undefined
   /** PAG layer patterns; undefined for a pipeline without PAG. */
   readonly pagAppliedLayers?: readonly string[] | undefined
-}
-
-function isChain(value: unknown): value is GuidanceChain {
-  return value instanceof GuidanceChain
 }
 
 /**
@@ -219,13 +214,7 @@ export abstract class PipelineCore<Call extends CoreCallOptions, M, Out extends 
 
   /** The call's guidance chain: a given chain, a JSON chain built with the catalogue, or diffusers' scalar options. */
   chainFor(call: Call): GuidanceChain {
-    const given = call.guidance
-    const chain = given === undefined || isChain(given) ? given : guidanceFromJSON(given, this.guidanceCatalogue)
-    const { guidance: _g, ...rest } = call
-    return guidanceFromOptions(
-      { ...rest, ...(chain === undefined ? {} : { guidance: chain }) },
-      { guidanceScale: this.defaultGuidanceScale, pagLayers: this.#pagLayers },
-    )
+    return guidanceFromOptions(call, { guidanceScale: this.defaultGuidanceScale, pagLayers: this.#pagLayers }, this.guidanceCatalogue)
   }
 
   /** Installs every hook kind the chain declares that the denoiser lacks, and resolves its patterns (fails early). */

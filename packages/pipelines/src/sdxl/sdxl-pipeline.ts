@@ -8,9 +8,8 @@ import { IP_ADAPTER_KIND, loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-ad
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import { residualInputMap, unetResidualInputs } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
-import { hookedDenoiserOptions } from "@pagkit/models-core"
 import type { HookableDenoiser, RowHooks } from "@pagkit/models-core"
-import { SdxlUnet } from "@pagkit/models-sdxl"
+import { sdxlUnetFromHooked } from "@pagkit/models-sdxl"
 import { InvalidOptionError, PipelineError } from "../errors.js"
 import { usesUncond } from "../guidance-options.js"
 import { PipelineOutput } from "../output.js"
@@ -185,7 +184,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCo
     const others = this.host.kinds.filter((k) => k.name !== IP_ADAPTER_KIND)
     const unet = await loadIpAdapterUnet(unetPath, adapter, { hooks: others })
     const old = this.host.model
-    this.host.replace(old.withUnet(new SdxlUnet(hookedDenoiserOptions(unet.model, { kinds: [...others, adapter.hook()] }))), [...others, adapter.hook()])
+    this.host.replace(old.withUnet(sdxlUnetFromHooked(unet.model, { kinds: [...others, adapter.hook()], config: old.unetConfig })), [...others, adapter.hook()])
     this.host.ipAdapter = { adapter, unet }
     await old.unet.session.release?.()
   }
