@@ -94,3 +94,21 @@ describe("pag() as JSON", () => {
     expect(() => pag({ scale: 3, layers: ["mid"], pag_adaptive_scale: 1 } as never)).toThrow(/unknown option "pag_adaptive_scale"/)
   })
 })
+
+describe("PAG without CFG (diffusers' guider bug not copied)", () => {
+  it("runs the perturbed row on the cond inputs with the hook on, never an unperturbed uncond pass", async () => {
+    // diffusers' PerturbedAttentionGuidance guider, with CFG off, prepares its second pass from the *uncond* inputs
+    // and without the hook (guiders/perturbed_attention_guidance.py prepare_inputs), i.e. plain CFG. pagkit keeps the
+    // PAG pipelines' semantics: [cond, perturbed(cond)] and c + s(c − p).
+    const fake = createFakeDenoiser({ rowShape: [3] })
+    const out = await guidance(pag({ scale: 2, layers: ["mid"] })).step({ stepIndex: 0, numSteps: 4, timestep: 999 }, { batchSize: 1, denoise: fake.denoise })
+    expect(fake.rows.map((r) => [r.branch, r.conditioning, r.hooks])).toEqual([
+      ["cond", "cond", {}],
+      ["pag", "cond", { [IDENTITY_ATTENTION]: ["mid"] }],
+    ])
+    const c = fake.branchOutput("cond", undefined, 1).data
+    const p = fake.branchOutput("cond", { [IDENTITY_ATTENTION]: ["mid"] }, 1).data
+    const f = Math.fround
+    expect(Array.from(out.data as Float32Array)).toEqual(Array.from(c, (ci, i) => f(ci + f(2 * f(ci - p[i]!)))))
+  })
+})
