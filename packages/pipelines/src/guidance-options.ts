@@ -3,6 +3,7 @@ import { GuidanceChain, guidanceFromJSON } from "@pagkit/guidance"
 import type { GuidanceCatalogue, GuidanceJSON, GuidanceMiddleware, StepContext } from "@pagkit/guidance"
 import { cfg } from "@pagkit/guidance-cfg"
 import { pag } from "@pagkit/guidance-pag"
+import { slg } from "@pagkit/guidance-slg"
 import { InvalidOptionError } from "./errors.js"
 
 /** The guidance arguments of a diffusers call, in camelCase. */
@@ -16,6 +17,17 @@ export interface GuidanceCallOptions {
   /** pag_adaptive_scale `a`. */
   readonly pagAdaptiveScale?: number | undefined
   /** A ready chain instead of the scales above (they must then be absent). */
+  /**
+   * SD3-style skip-layer guidance (diffusers' `StableDiffusion3Pipeline` `skip_guidance_layers`): block patterns or DiT
+   * block indices; adds `slg()` with the SD3 window rule `start·N < i < stop·N`, on steps where CFG is on (as SD3).
+   */
+  readonly skipGuidanceLayers?: readonly (string | number)[] | undefined
+  /** `skip_layer_guidance_scale` (default 2.8). */
+  readonly skipLayerGuidanceScale?: number | undefined
+  /** `skip_layer_guidance_start` (default 0.01). */
+  readonly skipLayerGuidanceStart?: number | undefined
+  /** `skip_layer_guidance_stop` (default 0.2). */
+  readonly skipLayerGuidanceStop?: number | undefined
   /** A ready chain, or its JSON form (`chain.toJSON()`), built with the pipeline's guidance catalogue. */
   readonly guidance?: GuidanceChain | GuidanceJSON | undefined
 }
@@ -33,7 +45,9 @@ export interface GuidanceDefaults {
  */
 export function guidanceFromOptions(options: GuidanceCallOptions, defaults: GuidanceDefaults, catalogue?: GuidanceCatalogue): GuidanceChain {
   if (options.guidance !== undefined) {
-    const scalar = (["guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale"] as const).filter((k) => options[k] !== undefined)
+    const scalar = (
+      ["guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "skipGuidanceLayers", "skipLayerGuidanceScale", "skipLayerGuidanceStart", "skipLayerGuidanceStop"] as const
+    ).filter((k) => options[k] !== undefined)
     if (scalar.length > 0) {
       throw new InvalidOptionError(
         `pass either a guidance chain or ${scalar.join(", ")}, not both: the chain already holds every scale.`,
@@ -65,6 +79,24 @@ export function guidanceFromOptions(options: GuidanceCallOptions, defaults: Guid
         ...(options.pagAdaptiveScale === undefined ? {} : { adaptiveScale: options.pagAdaptiveScale }),
       }),
     )
+  }
+  const slgOptions = (["skipLayerGuidanceScale", "skipLayerGuidanceStart", "skipLayerGuidanceStop"] as const).filter((k) => options[k] !== undefined)
+  if (options.skipGuidanceLayers === undefined && slgOptions.length > 0) {
+    throw new InvalidOptionError(`${slgOptions.join(", ")} given without skipGuidanceLayers, so skip-layer guidance would not run. Pass skipGuidanceLayers (e.g. [7, 8, 9]).`)
+  }
+  if (options.skipGuidanceLayers !== undefined) {
+    const cfgScale = options.guidanceScale ?? defaults.guidanceScale
+    // SD3 computes the skip pass only inside `if self.do_classifier_free_guidance`: no CFG, no SLG.
+    if (cfgScale > 1) {
+      middlewares.push(
+        slg({
+          layers: options.skipGuidanceLayers,
+          scale: options.skipLayerGuidanceScale ?? 2.8,
+          window: [options.skipLayerGuidanceStart ?? 0.01, options.skipLayerGuidanceStop ?? 0.2],
+          windowRule: "sd3",
+        }),
+      )
+    }
   }
   return guidance(...middlewares)
 }

@@ -60,4 +60,13 @@ describe("SEG and SLG on tiny PixArt-Sigma", () => {
     expect(relativeL2(blur2.latents, blur5.latents)).toBeGreaterThan(1e-6) // σ changed the run without a rewrite
     expect(Array.from(blur2.latents.data as Float32Array).every(Number.isFinite)).toBe(true)
   })
+
+  it("takes SD3's skip-layer call options as slg() with the SD3 window", async () => {
+    const call = { ...pixartCall, numInferenceSteps: 6 }
+    const viaOptions = await pixart.run({ ...call, guidanceScale: 4.5, pagScale: 0, skipGuidanceLayers: [5], skipLayerGuidanceStart: 0.1, skipLayerGuidanceStop: 0.7 })
+    const chain = guidance(cfg({ scale: 4.5 }), pag({ scale: 0, layers: ["blocks.1"] }), slg({ layers: [5], window: [0.1, 0.7], windowRule: "sd3" }))
+    const viaChain = await pixart.run({ ...call, guidance: chain })
+    expect(maxAbsDiff(viaOptions.latents, viaChain.latents)).toBe(0)
+    await expect(pixart.run({ ...call, skipLayerGuidanceScale: 2 })).rejects.toThrow(/without skipGuidanceLayers/)
+  })
 })

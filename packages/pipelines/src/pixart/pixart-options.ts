@@ -1,6 +1,6 @@
 import type { LayerMatching } from "../layer-resolver.js"
 import type { Tensor, TorchGenerator } from "@pagkit/tensor"
-import type { GuidanceChain } from "@pagkit/guidance"
+import type { GuidanceChain, GuidanceJSON } from "@pagkit/guidance"
 import type { StepEvent } from "../denoising-loop.js"
 import { PipelineOutput } from "../output.js"
 
@@ -45,7 +45,12 @@ export interface PixArtSigmaCallOptions {
    * A ready guidance chain instead of `guidanceScale` / `pagScale` / `pagAdaptiveScale` (e.g. with a PAG window);
    * its layer patterns are matched with the pipeline's `layerMatching`.
    */
-  readonly guidance?: GuidanceChain
+  readonly guidance?: GuidanceChain | GuidanceJSON
+  /** SD3-style skip-layer guidance: DiT block indices or block patterns (see `GuidanceCallOptions`). */
+  readonly skipGuidanceLayers?: readonly (string | number)[]
+  readonly skipLayerGuidanceScale?: number
+  readonly skipLayerGuidanceStart?: number
+  readonly skipLayerGuidanceStop?: number
   /** Default `sample_size · vae_scale_factor`. */
   readonly height?: number
   readonly width?: number
@@ -83,7 +88,8 @@ export const PIXART_CALL_OPTIONS: ReadonlySet<string> = new Set([
   "prompt", "negativePrompt", "numInferenceSteps", "timesteps", "sigmas", "guidanceScale", "pagScale", "pagAdaptiveScale",
   "guidance", "height", "width", "numImagesPerPrompt", "seed", "generator", "latents", "useResolutionBinning",
   "maxSequenceLength", "promptEmbeds", "promptAttentionMask", "negativePromptEmbeds", "negativePromptAttentionMask",
-  "onStep", "onWarning", "outputType", "passes", "signal",
+  "onStep", "onWarning", "outputType", "passes", "signal", "skipGuidanceLayers", "skipLayerGuidanceScale", "skipLayerGuidanceStart",
+  "skipLayerGuidanceStop",
 ])
 
 /** What a call returns: the shared {@link PipelineOutput} plus the layers PAG perturbed. */

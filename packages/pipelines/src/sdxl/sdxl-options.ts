@@ -89,7 +89,8 @@ const common = [
   "negativePooledPromptEmbeds", "numInferenceSteps", "timesteps", "sigmas", "denoisingEnd", "numImagesPerPrompt", "seed",
   "generator", "latents", "originalSize", "cropsCoordsTopLeft", "targetSize", "negativeOriginalSize",
   "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "eta", "passes", "outputType", "onStep", "signal",
-  "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance",
+  "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance", "skipGuidanceLayers", "skipLayerGuidanceScale",
+  "skipLayerGuidanceStart", "skipLayerGuidanceStop",
 ]
 
 /** Option names each task accepts. */
