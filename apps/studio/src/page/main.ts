@@ -98,9 +98,15 @@ function requestBody(): Record<string, unknown> {
   return body
 }
 
-function renderCard(card: HTMLElement, status: JobStatusView): void {
+function renderCard(card: HTMLElement, status: JobStatusView | "rejected"): void {
   const bar = card.querySelector<HTMLElement>(".bar div")!
   const text = card.querySelector<HTMLElement>(".progress")!
+  if (status === "rejected") {
+    bar.style.width = "0%"
+    text.textContent = "not started (see the message)"
+    card.dataset["state"] = "rejected"
+    return
+  }
   bar.style.width = `${status.steps === 0 ? 0 : (100 * status.step) / status.steps}%`
   text.textContent = `${status.state} · step ${status.step}/${status.steps}${status.error === undefined ? "" : ` · ${status.error.message}`}`
   card.dataset["state"] = status.state
@@ -171,7 +177,7 @@ async function onGenerate(event: Event): Promise<void> {
   } catch (error) {
     showError((error as Error).message)
     if (current.off !== undefined) void api("DELETE", `/api/jobs/${current.off}`).catch(() => {})
-    for (const card of Object.values(cards)) renderCard(card, { id: "", state: "failed", step: 0, steps: 0 })
+    for (const card of Object.values(cards)) renderCard(card, "rejected")
   } finally {
     current = {}
     generate.disabled = false

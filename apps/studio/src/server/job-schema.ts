@@ -8,7 +8,7 @@ export type StudioTask = (typeof STUDIO_TASKS)[number]
 
 /** A PNG or JPEG as a `data:` URL or bare base64 (the page sends canvas `toDataURL()` output). */
 const encodedImage = z
-  .string()
+  .string({ error: "expected a PNG or JPEG as a data:image/png;base64,… URL or bare base64 (the mask: white = repaint, black = keep)" })
   .min(16, "expected a PNG or JPEG as a data: URL or base64")
   .max(16_000_000, "expected an image under 12 MB")
   .regex(/^(data:image\/(png|jpeg);base64,)?[A-Za-z0-9+/=\s]+$/, "expected a PNG or JPEG as a data:image/png;base64,… URL or bare base64")

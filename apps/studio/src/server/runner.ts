@@ -24,8 +24,8 @@ export function workerRequest(job: JobInput, modelDir: string): WorkerRunRequest
     numInferenceSteps: job.steps,
     guidanceScale: job.guidanceScale,
     seed: job.seed,
-    width: job.width,
-    height: job.height,
+    // image2image takes its size from the input image (diffusers' img2img has no width/height)
+    ...(job.task === "image2image" ? {} : { width: job.width, height: job.height }),
     ...(job.negativePrompt === undefined ? {} : { negativePrompt: job.negativePrompt }),
     ...(pag ? { pagScale: job.pagScale } : {}),
     ...(job.image === undefined ? {} : { image: Buffer.from(job.image, "base64") }),
