@@ -29,7 +29,7 @@ try {
   await page.screenshot({ path: `${out}studio-text2image.png` })
   // Inpainting: use the last PAG-on result as input, draw a mask stroke.
   await page.selectOption("#task", "inpainting")
-  await page.click("#history figure:first-child img:last-child")
+  await page.click("#history img[src] >> nth=1")
   await page.locator("#mask-canvas").scrollIntoViewIfNeeded()
   const box = (await page.locator("#mask-canvas").boundingBox())!
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3)

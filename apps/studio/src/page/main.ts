@@ -92,9 +92,13 @@ function requestBody(): Record<string, unknown> {
   if (negative !== "") body["negativePrompt"] = negative
   if (task.value !== "text2image") {
     body["image"] = editor.imageData()
+    if (body["image"] === undefined) throw new Error("image: choose an input image file, or click a result in the history.")
     body["strength"] = number("strength")
   }
-  if (task.value === "inpainting") body["mask"] = editor.maskData()
+  if (task.value === "inpainting") {
+    body["mask"] = editor.maskData()
+    if (body["mask"] === undefined) throw new Error("mask: draw over the part of the input image to repaint.")
+  }
   return body
 }
 
@@ -156,7 +160,13 @@ function addHistory(prompt: string, seed: unknown, off: JobStatusView, on: JobSt
 async function onGenerate(event: Event): Promise<void> {
   event.preventDefault()
   showError("")
-  const body = requestBody()
+  let body: Record<string, unknown>
+  try {
+    body = requestBody()
+  } catch (error) {
+    showError((error as Error).message)
+    return
+  }
   const pagScale = number("pag-scale")
   generate.disabled = true
   const cards = { off: $("#card-off"), on: $("#card-on") }
