@@ -126,6 +126,19 @@ describe.skipIf(!redisBinary.ok)("queue mode: BullMQ on a real redis-server, two
     await pipe.model.release()
   })
 
+  it("cancels a running job after its current step and a queued one at once, leaving no image", async () => {
+    const running = await post({ task: "text2image", prompt: "a purple ring on a gray background", seed: 1, steps: 150 })
+    const queued = await post({ task: "text2image", prompt: "a purple ring on a gray background", seed: 2, steps: 4 })
+    await until(async () => (await status(running)).step >= 1, "the long job to start")
+    for (const id of [queued, running]) expect((await fetch(`${studio.url}/api/jobs/${id}`, { method: "DELETE" })).status).toBe(200)
+    await until(async () => (await status(running)).state !== "running", "the running job to stop", 30_000)
+    const stopped = await status(running)
+    expect(stopped.state).toBe("cancelled")
+    expect(stopped.step).toBeLessThan(150)
+    expect((await status(queued)).state).toBe("cancelled")
+    for (const id of [queued, running]) expect((await fetch(`${studio.url}/api/jobs/${id}/image`)).status).toBe(409)
+  })
+
   it("SIGTERM lets the running job finish, then the worker exits 0", async () => {
     const survivor = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!
     const id = await post({ task: "text2image", prompt: "a big blue square on a yellow background", seed: 5, steps: 8 })
