@@ -83,6 +83,7 @@ describe("POST /api/jobs validation", () => {
     ["inpainting without a mask", { ...ok, task: "inpainting", image: "iVBORw0KGgoAAAANSUhEUgAA" }, "INVALID_FIELD", /^mask: expected a PNG or JPEG/],
     ["an image that is not base64", { ...ok, task: "image2image", image: "file:///etc/passwd-and-more" }, "INVALID_FIELD", /^image: expected a PNG or JPEG/],
     ["a strength above 1", { ...ok, task: "image2image", image: "iVBORw0KGgoAAAANSUhEUgAA", strength: 1.5 }, "INVALID_FIELD", /^strength: .*<=1.*found 1.5/],
+    ["an image that is base64 but not PNG/JPEG", { ...ok, task: "image2image", image: Buffer.from("GIF89a-not-a-png").toString("base64") }, "INVALID_FIELD", /^image: expected PNG or JPEG bytes.*found data starting with 47 49 46 38/],
     ["malformed JSON", "{bad", "INVALID_JSON", /^body: Malformed JSON/],
     ["a JSON array", [1], "INVALID_BODY", /^body: expected a JSON object.*found \[1\]/],
   ]

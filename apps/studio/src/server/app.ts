@@ -29,6 +29,16 @@ function fail(c: Context, status: StudioError["status"], code: string, message: 
   return c.json({ error: { code, message } }, status)
 }
 
+/** Rejects an image field whose bytes are neither PNG nor JPEG (before it reaches a worker). */
+function checkImage(field: string, value: string): void {
+  const head = Buffer.from(stripDataUrl(value).slice(0, 8), "base64")
+  const png = head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47
+  const jpeg = head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff
+  if (!png && !jpeg) {
+    throw new StudioError("INVALID_FIELD", `${field}: expected PNG or JPEG bytes (base64), found data starting with ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ") || "nothing"}. Send canvas.toDataURL("image/png") or a file's base64.`, { status: 400 })
+  }
+}
+
 /** A request with the model's defaults filled in, checked against the model (tasks, layers, scheduler). */
 export function completeJob(request: JobRequest, model: LoadedModelInfo): JobInput {
   const { info, resolver } = model
@@ -46,6 +56,8 @@ export function completeJob(request: JobRequest, model: LoadedModelInfo): JobInp
   if (!info.schedulers.includes(scheduler)) {
     throw new StudioError("INVALID_FIELD", `scheduler: expected one of ${info.schedulers.join(", ")}, found "${scheduler}".`, { status: 400 })
   }
+  if (request.task !== "text2image") checkImage("image", request.image)
+  if (request.task === "inpainting") checkImage("mask", request.mask)
   return {
     task: request.task,
     prompt: request.prompt,
@@ -152,6 +164,8 @@ export function createApp(options: CreateAppOptions): Hono {
       }
       const unwatch = backend.watch(id, send) // watch first, then read: no change slips between
       stream.onAbort(finish)
+      // A comment line now and then keeps proxies from closing the stream while a job waits in the queue.
+      const keepAlive = setInterval(() => (writes = writes.then(() => stream.write(": keep-alive\n\n")).then(() => {})), 15_000)
       try {
         const now = await backend.status(id)
         if (now !== undefined) send(now)
@@ -159,6 +173,7 @@ export function createApp(options: CreateAppOptions): Hono {
         await finished
         await writes // the final state goes out before the stream ends
       } finally {
+        clearInterval(keepAlive)
         unwatch()
       }
     })

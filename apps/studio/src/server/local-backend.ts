@@ -9,6 +9,7 @@ interface LocalJob {
   status: JobStatus
   readonly input: JobInput
   readonly controller: AbortController
+  readonly idempotencyKey: string | undefined
   png?: Uint8Array
 }
 
@@ -41,7 +42,7 @@ export class LocalBackend implements JobBackend {
     if (known !== undefined && this.#jobs.has(known)) return known
     const id = randomUUID()
     if (key !== undefined) this.#idempotency.set(key, id)
-    this.#jobs.set(id, { status: { id, state: "queued", step: 0, steps: input.steps }, input, controller: new AbortController() })
+    this.#jobs.set(id, { status: { id, state: "queued", step: 0, steps: input.steps }, input, controller: new AbortController(), idempotencyKey: key })
     this.#queue.push(id)
     this.#forgetOld()
     queueMicrotask(() => this.#pump())
@@ -122,7 +123,9 @@ export class LocalBackend implements JobBackend {
     if (this.#jobs.size <= KEEP_FINISHED) return
     for (const [id, job] of this.#jobs) {
       if (this.#jobs.size <= KEEP_FINISHED) break
-      if (isFinal(job.status.state)) this.#jobs.delete(id)
+      if (!isFinal(job.status.state)) continue
+      this.#jobs.delete(id)
+      if (job.idempotencyKey !== undefined) this.#idempotency.delete(job.idempotencyKey)
     }
   }
 }
