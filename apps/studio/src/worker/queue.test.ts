@@ -46,7 +46,7 @@ describe.skipIf(!redisBinary.ok)("queue mode: BullMQ on a real redis-server, two
   let events: QueueEvents
   let queue: Queue
   const completed = new Map<string, number>()
-  const progressBy = new Map<string, string>() // job id → worker of its latest progress
+  let onStep2: { worker: WorkerProcess; job: string } | undefined // the worker killed mid-job, and its job
 
   beforeAll(async () => {
     redis = await startRedis(redisBinary.ok ? redisBinary.path : undefined)
@@ -55,7 +55,13 @@ describe.skipIf(!redisBinary.ok)("queue mode: BullMQ on a real redis-server, two
     queue = new Queue(QUEUE_NAME, { connection, prefix: KEY_PREFIX })
     await events.waitUntilReady()
     events.on("completed", ({ jobId }) => completed.set(jobId, (completed.get(jobId) ?? 0) + 1))
-    events.on("progress", ({ jobId, data }) => progressBy.set(jobId, (data as QueueProgress).worker))
+    events.on("progress", ({ jobId, data }) => {
+      const { step, steps, worker: who } = data as QueueProgress
+      const worker = workers.find((w) => who.startsWith(`${w.pid}@`))
+      if (onStep2 !== undefined || worker === undefined || step < 2 || step >= steps) return
+      worker.child.kill("SIGKILL")
+      onStep2 = { worker, job: jobId }
+    })
     workers = await Promise.all([startWorker(redis.url), startWorker(redis.url)])
     studio = await startStudio({ modelDir, port: 0, host: "127.0.0.1", redis: redis.url })
   })
@@ -86,21 +92,10 @@ describe.skipIf(!redisBinary.ok)("queue mode: BullMQ on a real redis-server, two
   it("a SIGKILLed worker loses no job: each completes exactly once, with the image of a direct pipeline run", async () => {
     const request = (seed: number) => ({ task: "text2image", prompt: "a red circle on a white background", seed, steps: STEPS, pagScale: 3 })
     const ids = await Promise.all(SEEDS.map((seed) => post(request(seed))))
-    // Kill whichever worker is the first to report step 2 of a job.
-    let victim: { worker: WorkerProcess; job: string } | undefined
-    await until(async () => {
-      for (const [job, who] of progressBy) {
-        const worker = workers.find((w) => who.startsWith(`${w.pid}@`))
-        const s = await status(job)
-        if (worker !== undefined && s.state === "running" && s.step >= 2 && s.step < STEPS) {
-          victim = { worker, job }
-          return true
-        }
-      }
-      return false
-    }, "a job at step 2")
-    victim!.worker.child.kill("SIGKILL")
-    expect(await victim!.worker.exited).toBeNull() // killed, not exited
+    // Kill whichever worker is the first to report step 2 of a job, as soon as its progress event arrives.
+    await until(async () => onStep2 !== undefined, "a job at step 2")
+    const victim = onStep2!
+    expect(await victim.worker.exited).toBeNull() // killed, not exited
 
     await until(async () => (await Promise.all(ids.map(status))).every((s) => s.state === "done" || s.state === "failed"), "every job to finish", 180_000)
     const finals = await Promise.all(ids.map(status))
@@ -110,9 +105,9 @@ describe.skipIf(!redisBinary.ok)("queue mode: BullMQ on a real redis-server, two
     expect(ids.map((id) => completed.get(id))).toEqual(ids.map(() => 1))
 
     // The killed job was handed to the surviving worker by stall recovery.
-    const handed = (await Job.fromId(queue, victim!.job)) as Job<unknown, QueueResult>
+    const handed = (await Job.fromId(queue, victim.job)) as Job<unknown, QueueResult>
     expect(handed.attemptsStarted + handed.stalledCounter).toBeGreaterThanOrEqual(2)
-    expect(handed.returnvalue.worker.startsWith(`${victim!.worker.pid}@`)).toBe(false)
+    expect(handed.returnvalue.worker.startsWith(`${victim.worker.pid}@`)).toBe(false)
     expect(handed.returnvalue.wrote).toBe(true) // the killed attempt wrote nothing
 
     // Same bytes as a direct (in-thread) pipeline run of the same request.
