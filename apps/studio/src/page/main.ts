@@ -117,21 +117,30 @@ function renderCard(card: HTMLElement, status: JobStatusView | "rejected"): void
   if (status.state === "done") card.querySelector("img")!.src = `/api/jobs/${status.id}/image`
 }
 
-/** Follows a job's events until its final state. */
+const isFinalState = (s: JobStatusView): boolean => s.state === "done" || s.state === "failed" || s.state === "cancelled"
+
+/** Follows a job's events until its final state, reconnecting when the stream drops before it. */
 function follow(id: string, card: HTMLElement): Promise<JobStatusView> {
   return new Promise((resolve) => {
     const source = new EventSource(`/api/jobs/${id}/events`)
     source.addEventListener("status", (event) => {
       const status = JSON.parse((event as MessageEvent<string>).data) as JobStatusView
       renderCard(card, status)
-      if (status.state === "done" || status.state === "failed" || status.state === "cancelled") {
+      if (isFinalState(status)) {
         source.close()
         resolve(status)
       }
     })
     source.onerror = () => {
       source.close()
-      void api<JobStatusView>("GET", `/api/jobs/${id}`).then((s) => (renderCard(card, s), resolve(s)), (e: Error) => resolve({ id, state: "failed", step: 0, steps: 0, error: { code: "LOST", message: e.message } }))
+      api<JobStatusView>("GET", `/api/jobs/${id}`).then(
+        (s) => {
+          renderCard(card, s)
+          if (isFinalState(s)) resolve(s)
+          else setTimeout(() => void follow(id, card).then(resolve), 1000)
+        },
+        (e: Error) => resolve({ id, state: "failed", step: 0, steps: 0, error: { code: "LOST", message: `lost the job: ${e.message}` } }),
+      )
     }
   })
 }

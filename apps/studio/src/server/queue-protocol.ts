@@ -45,8 +45,11 @@ export function encodeFailure(code: string, message: string): string {
   return `${code}: ${message}`
 }
 
-/** The code and message of a `failedReason` (`INTERNAL` when it has no code, e.g. BullMQ's own stall failures). */
+/** The code and message of a `failedReason`: `WORKER_LOST` for BullMQ's stall limit, `INTERNAL` for other uncoded reasons. */
 export function decodeFailure(reason: string | undefined): NonNullable<JobStatus["error"]> {
+  if (reason?.includes("stalled more than allowable limit") === true) {
+    return { code: "WORKER_LOST", message: `the workers running this job stopped (crash, kill or lost Redis connection) more than twice (${reason}). Check the studio-worker logs, then submit the job again.` }
+  }
   const match = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(reason ?? "")
   return match === null ? { code: "INTERNAL", message: reason ?? "the job failed without a reason." } : { code: match[1]!, message: match[2]! }
 }
