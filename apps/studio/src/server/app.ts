@@ -152,15 +152,19 @@ export function createApp(options: CreateAppOptions): Hono {
     await needJob(c, id)
     return streamSSE(c, async (stream) => {
       let last = ""
+      let ended = false
       let writes = Promise.resolve()
       let finish: () => void = () => {}
       const finished = new Promise<void>((resolve) => (finish = resolve))
       const send = (status: JobStatus): void => {
         const data = JSON.stringify(status)
-        if (data === last) return
+        if (data === last || ended) return // nothing after the final state (a late read may be older)
         last = data
         writes = writes.then(() => stream.writeSSE({ event: "status", data }))
-        if (isFinal(status.state)) finish()
+        if (isFinal(status.state)) {
+          ended = true
+          finish()
+        }
       }
       const unwatch = backend.watch(id, send) // watch first, then read: no change slips between
       stream.onAbort(finish)
@@ -168,8 +172,9 @@ export function createApp(options: CreateAppOptions): Hono {
       const keepAlive = setInterval(() => (writes = writes.then(() => stream.write(": keep-alive\n\n")).then(() => {})), 15_000)
       try {
         const now = await backend.status(id)
-        if (now !== undefined) send(now)
-        else send({ id, state: "failed", step: 0, steps: 0, error: { code: "JOB_NOT_FOUND", message: `job "${id}" expired.` } })
+        // A change that arrived while reading is newer than the read (and every later change arrives too).
+        if (now === undefined) send({ id, state: "failed", step: 0, steps: 0, error: { code: "JOB_NOT_FOUND", message: `job "${id}" expired.` } })
+        else if (last === "") send(now)
         await finished
         await writes // the final state goes out before the stream ends
       } finally {
