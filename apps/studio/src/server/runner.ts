@@ -1,5 +1,5 @@
 // The ONE place the studio talks to pagkit's pipelines: a job (plain JSON) → a PipelineWorker run → one PNG.
-// When the worker's spec changes (PixArt-Sigma, guidance chains as JSON), only this file changes.
+// The worker serves every family of pagkit's table (SDXL, PixArt-Sigma), chosen by the folder's model_index.json.
 import { AbortedError, PipelineWorker } from "@pagkit/pipelines"
 import type { WorkerCallOptions, WorkerRunRequest } from "@pagkit/pipelines"
 import { StudioError } from "./errors.js"
@@ -33,7 +33,13 @@ export function workerRequest(job: JobInput, modelDir: string): WorkerRunRequest
     ...(job.strength === undefined || job.task === "text2image" ? {} : { strength: job.strength }),
   }
   return {
-    pipeline: { task: job.task, modelDir, enablePag: pag, pagAppliedLayers: [...job.pagLayers], scheduler: job.scheduler },
+    pipeline: {
+      task: job.task,
+      modelDir,
+      enablePag: pag,
+      ...(job.pagLayers.length === 0 ? {} : { pagAppliedLayers: [...job.pagLayers] }),
+      ...(job.scheduler === undefined ? {} : { scheduler: job.scheduler }),
+    },
     call,
   }
 }
@@ -48,8 +54,8 @@ export function createRunner(options: { readonly modelDir: string; readonly fami
   const worker = new PipelineWorker()
   return {
     async run(job, { signal, onProgress }) {
-      if (options.family !== "sdxl") {
-        throw new StudioError("FAMILY_NOT_SERVED", `this studio build runs SDXL models in pagkit's worker; found a ${options.family} model. Use an SDXL folder, or update src/server/runner.ts once the worker serves ${options.family}.`, { status: 400 })
+      if (options.family !== "sdxl" && job.task !== "text2image") {
+        throw new StudioError("TASK_NOT_SERVED", `${options.family} models do text-to-image only; "${job.task}" needs an SDXL folder.`, { status: 400 })
       }
       const output = await worker.run(workerRequest(job, options.modelDir), {
         ...(signal === undefined ? {} : { signal }),
