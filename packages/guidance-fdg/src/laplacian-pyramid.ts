@@ -43,18 +43,29 @@ function blur(p: Planes): Planes {
         `Use fewer levels (scales) or a larger image.`,
     )
   }
+  // The kernel is separable (taps ⊗ taps / 256): rows then columns, in float64, rounded once at the end.
   const out = allocate(dtypeOf(p), p.data.length)
+  const rows = new Float64Array(height * width)
+  const column = new Int32Array(5)
   for (let plane = 0; plane < planes; plane++) {
     const base = plane * height * width
     for (let y = 0; y < height; y++) {
+      const row = base + y * width
       for (let x = 0; x < width; x++) {
         let sum = 0
-        for (let ky = 0; ky < 5; ky++) {
-          const row = base + reflect(y + ky - 2, height) * width
-          let rowSum = 0
-          for (let kx = 0; kx < 5; kx++) rowSum += TAPS[kx]! * p.data[row + reflect(x + kx - 2, width)]!
-          sum += TAPS[ky]! * rowSum
+        if (x >= 2 && x < width - 2) {
+          for (let k = 0; k < 5; k++) sum += TAPS[k]! * p.data[row + x + k - 2]!
+        } else {
+          for (let k = 0; k < 5; k++) sum += TAPS[k]! * p.data[row + reflect(x + k - 2, width)]!
         }
+        rows[y * width + x] = sum
+      }
+    }
+    for (let y = 0; y < height; y++) {
+      for (let k = 0; k < 5; k++) column[k] = reflect(y + k - 2, height) * width
+      for (let x = 0; x < width; x++) {
+        let sum = 0
+        for (let k = 0; k < 5; k++) sum += TAPS[k]! * rows[column[k]! + x]!
         out[base + y * width + x] = sum / 256
       }
     }
