@@ -261,6 +261,7 @@ export function guidanceFromGuiderConfig(className: string, config: GuiderConfig
       notes.push(`perturbed_guidance_layers → patterns ${JSON.stringify(layers)} (every self-attention in those blocks, as LayerSkipConfig with skip_attention_scores).`)
       if (cfgPart.length === 0) {
         notes.push("CFG is off: pagkit runs PAG on the cond inputs with the hook on (c + s(c − p)); diffusers' guider would run an unperturbed uncond pass here (plain CFG), a known bug not copied.")
+        if (read.number("guidance_rescale", 0) > 0) notes.push("guidance_rescale applies with CFG only in pagkit (as in diffusers' PAG pipelines); the guider would also rescale PAG-only steps.")
       }
       break
     }
