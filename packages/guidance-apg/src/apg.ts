@@ -137,11 +137,11 @@ interface MomentumState {
  * (`g ≈ 1`, or `g ≈ 0` with `useOriginalFormulation`), exactly as diffusers' `_is_apg_enabled`.
  *
  * Momentum state: the middleware value keeps the running average of the run in progress. It resets
- * at step 0 (and whenever a step index does not follow the previous one, or the step count or
- * prediction shape changes), so a value reused across runs starts every run fresh, like diffusers'
- * `prepare_inputs` at `_step == 0`. Calling `combine` again for the same step recomputes that step
- * from the same buffer. Two runs interleaved step by step on one value are refused with an error:
- * give each concurrent run its own value (`apg(middleware.toJSON())`).
+ * at step 0 and when the step count changes, so a value reused across runs starts every run fresh,
+ * like diffusers' `prepare_inputs` at `_step == 0`; it updates only on guided steps. Calling
+ * `combine` again for the same step recomputes that step from the same buffer. A step that is
+ * neither the last one again nor the next one (two runs interleaved on one value) throws: give each
+ * concurrent run its own value (`apg(middleware.toJSON())`).
  *
  * Ported from diffusers `guiders/adaptive_projected_guidance.py` (`AdaptiveProjectedGuidance.forward`,
  * `_is_apg_enabled`, `normalized_guidance`, `MomentumBuffer`).
