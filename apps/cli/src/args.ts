@@ -31,6 +31,8 @@ export interface CliOptions {
   readonly mask: string | undefined
   readonly strength: number | undefined
   readonly quiet: boolean
+  /** A guidance chain as JSON (`{"guidance":[{"name":"cfg","scale":5}, …]}`) instead of the scale flags. */
+  readonly guidance: string | undefined
 }
 
 export const usage = `usage:
@@ -51,6 +53,8 @@ options:
   --pag-adaptive-scale <a>
   --scheduler <class>       e.g. EulerDiscreteScheduler, DPMSolverMultistepScheduler
   --num-images <n>          images per prompt; with n > 1, -1, -2 … is added to the file name
+  --guidance <file.json>    a guidance chain as JSON instead of the scale flags, e.g.
+                            {"guidance":[{"name":"cfg","scale":5},{"name":"pag","scale":3,"layers":["mid"]}]}
   --quiet                   no progress output`
 
 function number(name: string, raw: string | undefined, check?: { min?: number; max?: number; integer?: boolean }): number | undefined {
@@ -81,7 +85,7 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
         "guidance-rescale": { type: "string" }, "pag-scale": { type: "string" }, "pag-layers": { type: "string" },
         "pag-adaptive-scale": { type: "string" }, scheduler: { type: "string" }, "num-images": { type: "string" },
         image: { type: "string" }, mask: { type: "string" }, strength: { type: "string" },
-        quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" },
+        quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" }, guidance: { type: "string" },
       },
     })
   } catch (error) {
@@ -93,6 +97,10 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
   if (v.out === undefined) throw new CliError(`--out is required: the PNG file to write (for example --out out.png).`)
   if (command !== "generate" && v.image === undefined) throw new CliError(`${command} needs --image <file>: the picture to start from.`)
   if (command === "inpaint" && v.mask === undefined) throw new CliError(`inpaint needs --mask <file>: white where to repaint.`)
+  if (v.guidance !== undefined) {
+    const scalar = ["guidance-scale", "guidance-rescale", "pag-scale", "pag-adaptive-scale", "pag-layers"].filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    if (scalar.length > 0) throw new CliError(`--guidance holds the whole chain; drop ${scalar.map((k) => `--${k}`).join(", ")} (or put them in the file).`)
+  }
   const pagLayers = v["pag-layers"]?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   return {
     command,
@@ -115,5 +123,6 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
     mask: v.mask,
     strength: number("strength", v.strength, { min: Number.MIN_VALUE, max: 1 }),
     quiet: v.quiet === true,
+    guidance: v.guidance,
   }
 }

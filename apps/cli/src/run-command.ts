@@ -1,12 +1,12 @@
 import path from "node:path"
 import { existsSync, readFileSync } from "node:fs"
+import type { GuidanceJSON } from "@pagkit/guidance"
 import { AbortedError, PipelineWorker } from "@pagkit/pipelines"
 import type { WorkerCallOptions, WorkerOutput, WorkerPipelineSpec } from "@pagkit/pipelines"
 import { tinyModelPath } from "@pagkit/tiny-models"
 import { CliError } from "./args.js"
 import type { CliOptions } from "./args.js"
 import { createProgress } from "./progress.js"
-import { runPixArt } from "./run-pixart.js"
 
 /** Steps when the user gives none: the tiny embedded model is fast enough for more, real SDXL gets diffusers' 50. */
 const TINY_DEFAULT_STEPS = 30
@@ -22,9 +22,25 @@ function pipelineSpec(options: CliOptions, model: string): WorkerPipelineSpec {
   return {
     task: tasks[options.command],
     modelDir: model,
-    enablePag: options.pagScale > 0,
-    pagAppliedLayers: options.pagLayers ?? ["mid"],
+    enablePag: options.guidance === undefined && options.pagScale > 0,
+    ...(options.pagLayers === undefined ? {} : { pagAppliedLayers: options.pagLayers }),
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+  }
+}
+
+/** Reads `--guidance FILE` (the chain's JSON); the worker validates it against its catalogue. */
+function guidanceFile(file: string): GuidanceJSON {
+  const where = userPath(file)
+  let text: string
+  try {
+    text = readFileSync(where, "utf8")
+  } catch (error) {
+    throw new CliError(`--guidance: cannot read ${where}: ${(error as Error).message}.`)
+  }
+  try {
+    return JSON.parse(text) as GuidanceJSON
+  } catch (error) {
+    throw new CliError(`--guidance: ${where} is not valid JSON (${(error as Error).message}). Expected {"guidance":[{"name":"cfg","scale":5}, …]}.`)
   }
 }
 
@@ -35,9 +51,10 @@ function callOptions(options: CliOptions, steps: number): WorkerCallOptions {
     seed: options.seed,
     numImagesPerPrompt: options.numImages,
     ...(options.negativePrompt === undefined ? {} : { negativePrompt: options.negativePrompt }),
+    ...(options.guidance === undefined ? {} : { guidance: guidanceFile(options.guidance) }),
     ...(options.guidanceScale === undefined ? {} : { guidanceScale: options.guidanceScale }),
     ...(options.guidanceRescale === undefined ? {} : { guidanceRescale: options.guidanceRescale }),
-    ...(options.pagScale > 0 ? { pagScale: options.pagScale } : {}),
+    ...(options.guidance === undefined ? { pagScale: options.pagScale } : {}),
     ...(options.pagAdaptiveScale === undefined ? {} : { pagAdaptiveScale: options.pagAdaptiveScale }),
     ...(options.width === undefined ? {} : { width: options.width }),
     ...(options.height === undefined ? {} : { height: options.height }),
@@ -69,21 +86,8 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
       if (!options.quiet) drawn.step(done, total, timestep)
     },
   }
-  let output: { warnings: readonly string[]; className: string; save(file: string): Promise<string[]> }
-  let runSeconds: number
-  if (isPixArtFolder(model)) {
-    const started = Date.now()
-    try {
-      output = await runPixArt(options, { model, steps, signal, progress })
-    } finally {
-      progress.stop()
-    }
-    runSeconds = (Date.now() - started) / 1000
-  } else {
-    const result = await runSdxl(options, { model, steps, signal, progress })
-    output = result
-    runSeconds = result.timings.runMs / 1000
-  }
+  const output = await runInWorkerThread(options, { model, steps, signal, progress })
+  const runSeconds = output.timings.runMs / 1000
   // Ctrl-C after the last step but before the result arrived: still write nothing.
   if (signal.aborted) throw new AbortedError(steps, steps)
   for (const warning of output.warnings) process.stderr.write(`warning: ${warning}\n`)
@@ -92,18 +96,8 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
   return written
 }
 
-/** True when `model_index.json` names a PixArt-Sigma pipeline. */
-function isPixArtFolder(model: string): boolean {
-  try {
-    const index = JSON.parse(readFileSync(path.join(model, "model_index.json"), "utf8")) as { _class_name?: unknown }
-    return typeof index._class_name === "string" && index._class_name.startsWith("PixArtSigma")
-  } catch {
-    return false // the SDXL loader names what is missing
-  }
-}
-
-/** SDXL tasks run in a worker thread, so the bar keeps redrawing while the UNet runs. */
-async function runSdxl(
+/** Every family runs in a worker thread, so the bar keeps redrawing while the denoiser runs. */
+async function runInWorkerThread(
   options: CliOptions,
   run: { model: string; steps: number; signal: AbortSignal; progress: ReturnType<typeof createProgress> },
 ): Promise<WorkerOutput> {

@@ -160,7 +160,7 @@ describe("apg", () => {
 
   it("validates options once, naming unknown keys and diffusers' names", () => {
     expect(() => apg({ guidance_scale: 5 } as never)).toThrow(GuidanceOptionsError)
-    expect(() => apg({ guidance_scale: 5 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\); valid options: scale, momentum/)
+    expect(() => apg({ guidance_scale: 5 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\). Valid options: scale, momentum/)
     expect(() => apg({ adaptive_projected_guidance_rescale: 5 } as never)).toThrow(/did you mean "normThreshold"/)
     expect(() => apg({ use_original_formulation: true } as never)).toThrow(/did you mean "useOriginalFormulation"/)
     expect(() => apg({ start: 0.1 } as never)).toThrow(/did you mean "window"/)

@@ -1,6 +1,6 @@
 import type { Tensor } from "@pagkit/tensor"
 import { GuidanceOptionsError, isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
-import type { BranchSpec, FloatTensor, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, FloatTensor, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import {
   checkOptionsObject,
@@ -54,7 +54,7 @@ export interface ResolvedApgOptions {
 }
 
 /** The JSON form of an APG middleware: `{ name: "apg", …resolved options }`. */
-export type ApgJson = { readonly name: "apg" } & ResolvedApgOptions
+export type ApgJson = MiddlewareJSON & { readonly name: "apg" } & ResolvedApgOptions
 
 /** The Adaptive Projected Guidance middleware made by {@link apg}. */
 export interface ApgMiddleware extends GuidanceMiddleware {

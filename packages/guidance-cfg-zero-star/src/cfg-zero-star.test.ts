@@ -166,7 +166,7 @@ describe("cfgZeroStar middleware", () => {
     expect(cfgZeroStar(options).toJSON()).toEqual(json)
     expect(cfgZeroStar(JSON.parse(JSON.stringify(json))).toJSON()).toEqual(json)
     expect(() => cfgZeroStar({ zero_init_steps: 2 } as never)).toThrow(GuidanceOptionsError)
-    expect(() => cfgZeroStar({ zero_init_steps: 2 } as never)).toThrow(/unknown option "zero_init_steps" \(did you mean "zeroInitSteps"\?\); valid options: scale, zeroInitSteps/)
+    expect(() => cfgZeroStar({ zero_init_steps: 2 } as never)).toThrow(/unknown option "zero_init_steps" \(did you mean "zeroInitSteps"\?\). Valid options: scale, zeroInitSteps/)
     expect(() => cfgZeroStar({ guidance_rescale: 0.5 } as never)).toThrow(/did you mean "rescale"/)
     expect(() => cfgZeroStar({ zeroInitSteps: 1.5 })).toThrow(/whole number/)
     expect(() => cfgZeroStar({ rescale: -1 })).toThrow(/rescale/)

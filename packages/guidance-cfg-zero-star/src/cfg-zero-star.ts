@@ -1,6 +1,6 @@
 import { Tensor } from "@pagkit/tensor"
 import { GuidanceOptionsError, isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
 import { checkOptionKeys } from "./internal/option-keys.js"
@@ -34,7 +34,7 @@ export interface ResolvedCfgZeroStarOptions {
 }
 
 /** The JSON form of a CFG-Zero* middleware. */
-export type CfgZeroStarJson = { readonly name: "cfg-zero-star" } & ResolvedCfgZeroStarOptions
+export type CfgZeroStarJson = MiddlewareJSON & { readonly name: "cfg-zero-star" } & ResolvedCfgZeroStarOptions
 
 /** The CFG-Zero* middleware made by {@link cfgZeroStar}. */
 export interface CfgZeroStarMiddleware extends GuidanceMiddleware {

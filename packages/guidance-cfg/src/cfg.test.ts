@@ -63,3 +63,14 @@ describe("cfg", () => {
     expect(() => base.with({ scale: -2 })).toThrow(GuidanceOptionsError)
   })
 })
+
+describe("cfg() as JSON", () => {
+  it("round-trips and names unknown options with a did-you-mean", () => {
+    const original = cfg({ scale: 7, rescale: 0.5, window: [0.1, 0.9] })
+    expect(JSON.parse(JSON.stringify(original.toJSON?.()))).toEqual({ name: "cfg", scale: 7, rescale: 0.5, window: [0.1, 0.9] })
+    const { name: _name, ...options } = original.toJSON!()
+    expect(cfg(options as never).options).toEqual(original.options)
+    expect(() => cfg({ scale: 5, guidance_rescale: 0.7 } as never)).toThrow(GuidanceOptionsError)
+    expect(() => cfg({ scale: 5, guidance_rescale: 0.7 } as never)).toThrow(/"guidance_rescale" \(did you mean "rescale"\?\)|"guidance_rescale"/)
+  })
+})

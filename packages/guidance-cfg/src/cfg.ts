@@ -1,13 +1,14 @@
 import type { Tensor } from "@pagkit/tensor"
 import {
   GuidanceOptionsError,
+  checkOptionNames,
   addPredictions,
   isInWindow,
   scaledDifference,
   validateScale,
   validateWindow,
 } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "./rescale.js"
 
 /** Options of {@link cfg}. */
@@ -44,6 +45,7 @@ function resolve(options: CfgOptions): ResolvedCfgOptions {
   if (options === null || typeof options !== "object") {
     throw new GuidanceOptionsError(`cfg(): expected an options object like { scale: 5 }, found ${String(options)}.`)
   }
+  checkOptionNames("cfg()", options, ["scale", "rescale", "window"])
   if (options.scale === undefined) {
     throw new GuidanceOptionsError("cfg(): `scale` is required (guidance_scale; e.g. 5 for SDXL, 1 or less turns CFG off).")
   }
@@ -76,6 +78,7 @@ export function cfg(options: CfgOptions): CfgMiddleware {
     options: resolved,
     isActive,
     with: (patch: Partial<CfgOptions>): CfgMiddleware => cfg({ ...resolved, ...patch }),
+    toJSON: (): MiddlewareJSON => ({ name: "cfg", scale, rescale, window: [...window] }),
 
     branches(ctx: StepContext): readonly BranchSpec[] {
       return isActive(ctx) ? [uncond, cond] : []

@@ -148,7 +148,7 @@ describe("fdg middleware", () => {
     expect(fdg(options).toJSON()).toEqual(json)
     expect(fdg(JSON.parse(JSON.stringify(json))).toJSON()).toEqual(json)
     expect(() => fdg({ guidance_scales: [1, 2] } as never)).toThrow(GuidanceOptionsError)
-    expect(() => fdg({ guidance_scales: [1, 2] } as never)).toThrow(/unknown option "guidance_scales" \(did you mean "scales"\?\); valid options: scales, rescale/)
+    expect(() => fdg({ guidance_scales: [1, 2] } as never)).toThrow(/unknown option "guidance_scales" \(did you mean "scales"\?\). Valid options: scales, rescale/)
     expect(() => fdg({ parallel_weights: 0.5 } as never)).toThrow(/did you mean "parallelWeights"/)
     expect(() => fdg({ scales: [] })).toThrow(/non-empty list/)
     expect(() => fdg({ scales: [10, 5], rescale: [0.1] })).toThrow(/has 1 values but scales has 2 levels/)

@@ -1,6 +1,6 @@
 import type { Tensor } from "@pagkit/tensor"
 import { GuidanceOptionsError, isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import { frequencyDecoupledGuidance } from "./frequency-decoupled.js"
 import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
@@ -40,7 +40,7 @@ export interface ResolvedFdgOptions {
 }
 
 /** The JSON form of an FDG middleware. */
-export type FdgJson = { readonly name: "fdg" } & ResolvedFdgOptions
+export type FdgJson = MiddlewareJSON & { readonly name: "fdg" } & ResolvedFdgOptions
 
 /** The Frequency-Decoupled Guidance middleware made by {@link fdg}. */
 export interface FdgMiddleware extends GuidanceMiddleware {

@@ -133,7 +133,7 @@ describe("mambo middleware", () => {
     expect(mambo(options).toJSON()).toEqual(json)
     expect(mambo(JSON.parse(JSON.stringify(json))).toJSON()).toEqual(json)
     expect(() => mambo({ guidance_scale: 3 } as never)).toThrow(GuidanceOptionsError)
-    expect(() => mambo({ guidance_scale: 3 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\); valid options: scale, alpha/)
+    expect(() => mambo({ guidance_scale: 3 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\). Valid options: scale, alpha/)
     expect(() => mambo({ alpha: Number.POSITIVE_INFINITY })).toThrow(/alpha/)
   })
 })

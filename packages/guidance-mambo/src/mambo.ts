@@ -1,6 +1,6 @@
 import type { Tensor } from "@pagkit/tensor"
 import { isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
 import { checkOptionKeys } from "./internal/option-keys.js"
@@ -34,7 +34,7 @@ export interface ResolvedMamboOptions {
 }
 
 /** The JSON form of a MAMBO-G middleware. */
-export type MamboJson = { readonly name: "mambo" } & ResolvedMamboOptions
+export type MamboJson = MiddlewareJSON & { readonly name: "mambo" } & ResolvedMamboOptions
 
 /** The MAMBO-G middleware made by {@link mambo}. */
 export interface MamboMiddleware extends GuidanceMiddleware {

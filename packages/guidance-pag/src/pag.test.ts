@@ -10,7 +10,7 @@ const at = (stepIndex: number, timestep: number, numSteps = 5): StepContext => (
 describe("pag", () => {
   it("declares the identity-attention hook for its perturbed branch", () => {
     const middleware = pag({ scale: 3, layers: ["mid", "up.block_0", "mid"] })
-    expect(middleware.hooks).toEqual([{ kind: IDENTITY_ATTENTION, layers: ["mid", "up.block_0"], branch: "pag" }])
+    expect(middleware.hooks).toEqual([{ kind: IDENTITY_ATTENTION, targets: ["mid", "up.block_0"], branch: "pag" }])
     expect(middleware.branches(at(0, 801))).toEqual([
       { name: "cond", conditioning: "cond" },
       { name: "pag", conditioning: "cond", hooks: { [IDENTITY_ATTENTION]: ["mid", "up.block_0"] } },
@@ -53,7 +53,7 @@ describe("pag", () => {
     const chain = guidance(first)
     const next = chain.with(first.withLayers(["down_blocks.2"]))
     expect(first.options.layers).toEqual(["mid"])
-    expect(next.hooks).toEqual([{ kind: IDENTITY_ATTENTION, layers: ["down_blocks.2"], branch: "pag" }])
+    expect(next.hooks).toEqual([{ kind: IDENTITY_ATTENTION, targets: ["down_blocks.2"], branch: "pag" }])
     const fake = createFakeDenoiser({ rowShape: [2] })
     await next.step(at(0, 999), { batchSize: 1, denoise: fake.denoise })
     expect(fake.rows[1]!.hooks).toEqual({ [IDENTITY_ATTENTION]: ["down_blocks.2"] })
@@ -80,5 +80,17 @@ describe("pag", () => {
     expect(() => pag({ scale: 3 } as unknown as { layers: string[] })).toThrow(/required/)
     expect(() => pag({ scale: 3, layers: ["mid"], name: "cond" })).toThrow(/name/)
     expect(() => guidance(pag({ layers: ["mid"] }), pag({ layers: ["up"] }))).toThrow(/two middlewares are named "pag"/)
+  })
+})
+
+describe("pag() as JSON", () => {
+  it("round-trips through its JSON form and rejects unknown options", async () => {
+    const { guidanceFromJSON } = await import("@pagkit/guidance")
+    const original = pag({ scale: 2, layers: ["mid"], adaptiveScale: 0.01, window: [0, 0.5], name: "pag-early" })
+    const json = JSON.parse(JSON.stringify(original.toJSON?.()))
+    expect(json).toEqual({ name: "pag", as: "pag-early", scale: 2, layers: ["mid"], adaptiveScale: 0.01, window: [0, 0.5] })
+    const back = guidanceFromJSON({ guidance: [json] }, { pag: (o) => pag(o as unknown as Parameters<typeof pag>[0]) })
+    expect((back.middlewares[0] as ReturnType<typeof pag>).options).toEqual(original.options)
+    expect(() => pag({ scale: 3, layers: ["mid"], pag_adaptive_scale: 1 } as never)).toThrow(/unknown option "pag_adaptive_scale"/)
   })
 })

@@ -1,13 +1,14 @@
 import type { Tensor } from "@pagkit/tensor"
 import {
   GuidanceOptionsError,
+  checkOptionNames,
   addPredictions,
   isInWindow,
   scaledDifference,
   validateScale,
   validateWindow,
 } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, HookSpec, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, HookSpec, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { adaptivePagScale } from "./adaptive-scale.js"
 
 /** Hook kind PAG activates: self-attention replaced by the identity map on the perturbed rows. */
@@ -65,6 +66,7 @@ function resolve(options: PagOptions): ResolvedPagOptions {
   if (options === null || typeof options !== "object") {
     throw new GuidanceOptionsError(`pag(): expected an options object like { scale: 3, layers: ["mid"] }, found ${String(options)}.`)
   }
+  checkOptionNames("pag()", options, ["scale", "layers", "adaptiveScale", "window", "name"])
   if (options.layers === undefined) {
     throw new GuidanceOptionsError('pag(): `layers` is required, e.g. ["mid"] for SDXL or ["blocks.1"] for PixArt-Sigma.')
   }
@@ -110,7 +112,7 @@ export function pag(options: PagOptions): PagMiddleware {
   })
   const cond: BranchSpec = Object.freeze({ name: "cond", conditioning: "cond" })
   const hooks: readonly HookSpec[] =
-    layers.length > 0 ? Object.freeze([Object.freeze({ kind: IDENTITY_ATTENTION, layers, branch: name })]) : Object.freeze([])
+    layers.length > 0 ? Object.freeze([Object.freeze({ kind: IDENTITY_ATTENTION, targets: layers, branch: name })]) : Object.freeze([])
 
   const scaleAt = (ctx: StepContext): number => {
     if (scale <= 0 || layers.length === 0 || !isInWindow(window, ctx)) return 0
@@ -126,6 +128,14 @@ export function pag(options: PagOptions): PagMiddleware {
     isActive,
     withLayers: (next: string | readonly string[]): PagMiddleware => pag({ ...resolved, layers: next }),
     with: (patch: Partial<PagOptions>): PagMiddleware => pag({ ...resolved, ...patch }),
+    toJSON: (): MiddlewareJSON => ({
+      name: "pag",
+      ...(name === "pag" ? {} : { as: name }),
+      scale,
+      layers: [...layers],
+      adaptiveScale,
+      window: [...window],
+    }),
 
     branches(ctx: StepContext): readonly BranchSpec[] {
       return isActive(ctx) ? [cond, perturbed] : []

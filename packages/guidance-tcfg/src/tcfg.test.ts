@@ -162,7 +162,7 @@ describe("tcfg middleware", () => {
     expect(tcfg(options).toJSON()).toEqual(json)
     expect(tcfg(JSON.parse(JSON.stringify(json))).toJSON()).toEqual(json)
     expect(() => tcfg({ guidance_scale: 3 } as never)).toThrow(GuidanceOptionsError)
-    expect(() => tcfg({ guidance_scale: 3 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\); valid options: scale, rescale/)
+    expect(() => tcfg({ guidance_scale: 3 } as never)).toThrow(/unknown option "guidance_scale" \(did you mean "scale"\?\). Valid options: scale, rescale/)
     expect(() => tcfg({ stop: 0.5 } as never)).toThrow(/did you mean "window"/)
     expect(() => tcfg({ scale: "7" as never })).toThrow(/scale/)
   })

@@ -1,6 +1,6 @@
 import type { Tensor } from "@pagkit/tensor"
 import { isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
-import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, Predictions, StepContext } from "@pagkit/guidance"
+import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
 import { checkOptionKeys } from "./internal/option-keys.js"
@@ -31,7 +31,7 @@ export interface ResolvedTcfgOptions {
 }
 
 /** The JSON form of a TCFG middleware. */
-export type TcfgJson = { readonly name: "tcfg" } & ResolvedTcfgOptions
+export type TcfgJson = MiddlewareJSON & { readonly name: "tcfg" } & ResolvedTcfgOptions
 
 /** The Tangential CFG middleware made by {@link tcfg}. */
 export interface TcfgMiddleware extends GuidanceMiddleware {

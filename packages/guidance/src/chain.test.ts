@@ -95,11 +95,11 @@ describe("guidance chain", () => {
   it("collects declared hooks", () => {
     const hooked: GuidanceMiddleware = {
       name: "h",
-      hooks: [{ kind: "identity-attention", layers: ["mid"], branch: "p" }],
+      hooks: [{ kind: "identity-attention", targets: ["mid"], branch: "p" }],
       branches: () => [],
       combine: (prev) => prev,
     }
-    expect(guidance(awayFromUncond("a", 1), hooked).hooks).toEqual([{ kind: "identity-attention", layers: ["mid"], branch: "p" }])
+    expect(guidance(awayFromUncond("a", 1), hooked).hooks).toEqual([{ kind: "identity-attention", targets: ["mid"], branch: "p" }])
   })
 
   it("says which predictions exist when a middleware reads a missing one", () => {

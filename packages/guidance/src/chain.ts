@@ -4,6 +4,8 @@ import { planBranches, planStep, splitPredictions } from "./planner.js"
 import type { GuidancePlan, PlanOptions, PlannedPass } from "./planner.js"
 import type { Predictions } from "./predictions.js"
 import type { Conditioning, GuidanceMiddleware, HookSpec, StepContext } from "./types.js"
+import { chainToJSON } from "./json.js"
+import type { GuidanceJSON } from "./json.js"
 
 /** Options of {@link runGuidedStep}: the layout plus the denoiser call. */
 export interface RunStepOptions extends PlanOptions {
@@ -100,6 +102,11 @@ export class GuidanceChain {
   /** The guided prediction from a step's predictions (see {@link combinePredictions}). */
   combine(preds: Predictions, ctx: StepContext): Tensor {
     return combinePredictions(this.middlewares, preds, ctx)
+  }
+
+  /** The chain as JSON (see {@link chainToJSON}); `guidanceFromJSON(json, catalogue)` reads it back. */
+  toJSON(): GuidanceJSON {
+    return chainToJSON(this)
   }
 
   /** Plan, denoise, split and combine one step (see {@link runGuidedStep}). */

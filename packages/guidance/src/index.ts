@@ -20,13 +20,19 @@ export type { FloatTensor, GuidanceDType } from "./guidance-math.js"
 export { planBranches, planStep, rowHookPatterns, splitPredictions } from "./planner.js"
 export type { GuidancePlan, PlanOptions, PlanRow, PlannedBranch, PlannedPass } from "./planner.js"
 export { Predictions } from "./predictions.js"
+export { chainToJSON, checkOptionNames, didYouMean, guidanceFromJSON } from "./json.js"
+export type { GuidanceCatalogue, GuidanceJSON, MiddlewareFactory } from "./json.js"
+export { activationLayers, activationValue } from "./internal/branch-key.js"
 export type {
   BranchSpec,
   Conditioning,
   GuidanceMiddleware,
   GuidanceWindow,
+  HookActivation,
   HookActivations,
   HookSpec,
+  MiddlewareJSON,
   StepContext,
+  ValuedActivation,
 } from "./types.js"
 export { fullWindow, isInWindow, validateScale, validateWindow } from "./window.js"

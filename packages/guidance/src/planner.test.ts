@@ -18,7 +18,7 @@ const perturbed = (layers: string[], name = "pag"): BranchSpec => ({
   hooks: { "identity-attention": layers },
 })
 const pagLike = (layers: string[], name = "pag"): GuidanceMiddleware =>
-  asking(name, [cond, perturbed(layers, name)], [{ kind: "identity-attention", layers, branch: name }])
+  asking(name, [cond, perturbed(layers, name)], [{ kind: "identity-attention", targets: layers, branch: name }])
 
 describe("planBranches", () => {
   it("always plans the base cond branch, even for an empty chain", () => {
@@ -43,8 +43,8 @@ describe("planBranches", () => {
     const a: BranchSpec = { name: "x", conditioning: "cond", hooks: { k: ["a", "b"], empty: [] } }
     const b: BranchSpec = { name: "y", conditioning: "cond", hooks: { k: ["b", "a"] } }
     const hooks = [
-      { kind: "k", layers: ["a", "b"], branch: "x" },
-      { kind: "k", layers: ["a", "b"], branch: "y" },
+      { kind: "k", targets: ["a", "b"], branch: "x" },
+      { kind: "k", targets: ["a", "b"], branch: "y" },
     ]
     const branches = planBranches([asking("m", [a, b], hooks)], ctx)
     expect(branches.map((br) => br.names)).toEqual([["cond"], ["x", "y"]])
@@ -54,7 +54,7 @@ describe("planBranches", () => {
     expect(() => planBranches([pagLike(["mid"]), pagLike(["up"], "pag2"), asking("odd", [perturbed(["up"])])], ctx)).toThrow(
       UndeclaredHookError,
     )
-    const clash = asking("clash", [perturbed(["up"])], [{ kind: "identity-attention", layers: ["up"], branch: "pag" }])
+    const clash = asking("clash", [perturbed(["up"])], [{ kind: "identity-attention", targets: ["up"], branch: "pag" }])
     expect(() => planBranches([pagLike(["mid"]), clash], ctx)).toThrow(BranchConflictError)
   })
 
@@ -62,7 +62,7 @@ describe("planBranches", () => {
     const bad = asking("bad", [{ name: "cond", conditioning: "uncond" }])
     expect(() => planBranches([bad], ctx)).toThrow(/reserved/)
     const hooked = asking("hooked", [{ name: "uncond", conditioning: "uncond", hooks: { k: ["mid"] } }], [
-      { kind: "k", layers: ["mid"], branch: "uncond" },
+      { kind: "k", targets: ["mid"], branch: "uncond" },
     ])
     expect(() => planBranches([hooked], ctx)).toThrow(BranchConflictError)
   })
@@ -70,7 +70,7 @@ describe("planBranches", () => {
   it("requires hook activations to be declared", () => {
     const undeclared = asking("sneaky", [perturbed(["mid"])])
     expect(() => planBranches([undeclared], ctx)).toThrow(UndeclaredHookError)
-    const partly = asking("partly", [perturbed(["mid", "up"])], [{ kind: "identity-attention", layers: ["mid"], branch: "pag" }])
+    const partly = asking("partly", [perturbed(["mid", "up"])], [{ kind: "identity-attention", targets: ["mid"], branch: "pag" }])
     expect(() => planBranches([partly], ctx)).toThrow(/\[up\]/)
   })
 })

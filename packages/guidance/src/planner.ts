@@ -1,6 +1,6 @@
 import type { Tensor } from "@pagkit/tensor"
 import { BranchConflictError, GuidanceOptionsError, PredictionShapeError, UndeclaredHookError } from "./errors.js"
-import { COND_KEY, UNCOND_KEY, contentKey, describeBranch, normalizeHooks } from "./internal/branch-key.js"
+import { COND_KEY, UNCOND_KEY, activationLayers, contentKey, describeBranch, normalizeHooks } from "./internal/branch-key.js"
 import { sliceRows } from "./internal/rows.js"
 import { Predictions } from "./predictions.js"
 import type { BranchSpec, Conditioning, GuidanceMiddleware, HookActivations, StepContext } from "./types.js"
@@ -12,7 +12,7 @@ export interface PlannedBranch {
   /** Every branch name served by these rows (several when middlewares ask for equal specs under other names). */
   readonly names: readonly string[]
   readonly conditioning: Conditioning
-  /** Hook kind → layer patterns, normalized (no empty lists, kinds sorted). */
+  /** Hook kind → layer patterns (or patterns with a value), normalized (no empty lists, kinds sorted). */
   readonly hooks: HookActivations
 }
 
@@ -54,12 +54,12 @@ function checkDeclared(middleware: GuidanceMiddleware, branch: BranchSpec): void
   const hooks = normalizeHooks(branch.hooks)
   for (const kind of Object.keys(hooks)) {
     const declared = (middleware.hooks ?? []).filter((h) => h.kind === kind && h.branch === branch.name)
-    const allowed = new Set(declared.flatMap((h) => h.layers))
-    const missing = (hooks[kind] ?? []).filter((p) => !allowed.has(p))
+    const allowed = new Set(declared.flatMap((h) => h.targets))
+    const missing = activationLayers(hooks[kind]).filter((p) => !allowed.has(p))
     if (missing.length > 0) {
       throw new UndeclaredHookError(
         `middleware "${middleware.name}" activates hook "${kind}" on [${missing.join(", ")}] for branch "${branch.name}" ` +
-          `but declares no such hook. Add { kind: "${kind}", layers, branch: "${branch.name}" } to its hooks so adapters can install it.`,
+          `but declares no such hook. Add { kind: "${kind}", targets, branch: "${branch.name}" } to its hooks so adapters can install it.`,
       )
     }
   }
@@ -192,5 +192,5 @@ export function splitPredictions(plan: GuidancePlan, outputs: readonly Tensor[])
  * what an adapter turns into that kind's gate tensor.
  */
 export function rowHookPatterns(pass: PlannedPass, kind: string): (readonly string[])[] {
-  return pass.rows.map((row) => row.hooks[kind] ?? [])
+  return pass.rows.map((row) => activationLayers(row.hooks[kind]))
 }

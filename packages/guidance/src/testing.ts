@@ -4,7 +4,7 @@
  */
 import { Tensor } from "@pagkit/tensor"
 import type { Shape } from "@pagkit/tensor"
-import { normalizeHooks } from "./internal/branch-key.js"
+import { activationLayers, activationValue, normalizeHooks } from "./internal/branch-key.js"
 import type { PlanRow, PlannedPass } from "./planner.js"
 import type { Conditioning, HookActivations } from "./types.js"
 
@@ -61,7 +61,7 @@ export function createFakeDenoiser(options: FakeDenoiserOptions): FakeDenoiser {
   const rows: PlanRow[] = []
   const fillRow = (target: Float32Array, row: number, conditioning: Conditioning, sample: number, hooks: HookActivations | undefined): void => {
     const normalized = normalizeHooks(hooks)
-    const key = `${seed}|${conditioning}|${sample}|${JSON.stringify(Object.entries(normalized).map(([k, v]) => [k, [...v].sort()]))}`
+    const key = `${seed}|${conditioning}|${sample}|${JSON.stringify(Object.entries(normalized).map(([k, v]) => [k, [...activationLayers(v)].sort(), activationValue(v)]))}`
     fillNoise(target, row * rowSize, rowSize, hashString(key))
   }
   const denoise = (pass: PlannedPass): Tensor<"float32"> => {

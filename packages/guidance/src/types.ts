@@ -4,11 +4,21 @@ import type { Predictions } from "./predictions.js"
 /** Which prompt encoding a row of the denoiser batch uses. */
 export type Conditioning = "uncond" | "cond"
 
+/** Layer patterns with the row's value there: a parameter for kinds driven by values (a blur sigma), 1 = plain "on". */
+export interface ValuedActivation {
+  readonly layers: readonly string[]
+  readonly value: number
+}
+
+/** One hook kind's activation on a branch: layer patterns (value 1, a gate), or patterns with a value. */
+export type HookActivation = readonly string[] | ValuedActivation
+
 /**
- * Hook activations of a branch: hook kind → layer patterns, e.g. `{ "identity-attention": ["mid"] }`.
- * Patterns are resolved to layers by the model adapter (see `@pagkit/onnx`), never by guidance.
+ * Hook activations of a branch: hook kind → layer patterns (or patterns with a value), e.g.
+ * `{ [IDENTITY_ATTENTION]: ["mid"] }` or `{ [QUERY_BLUR]: { layers: ["mid"], value: 10 } }`.
+ * Patterns are resolved to sites of the kind's target by the pipeline (see `@pagkit/onnx`), never by guidance.
  */
-export type HookActivations = Readonly<Record<string, readonly string[]>>
+export type HookActivations = Readonly<Record<string, HookActivation>>
 
 /**
  * One prediction a middleware needs for a step: its name, the conditioning its rows use
@@ -26,14 +36,14 @@ export interface BranchSpec {
 }
 
 /**
- * A hook a middleware may activate, declared up front so an adapter can install it (and resolve
- * its layer patterns, failing early on a bad pattern) before the first step.
+ * A hook a middleware may activate, declared up front so the pipeline can install its kind (found by name in the
+ * kind catalogue it was given) and resolve its patterns, failing early on a bad pattern, before the first step.
  */
 export interface HookSpec {
-  /** Hook kind, e.g. `"identity-attention"` (PAG). */
+  /** Hook kind name, e.g. `IDENTITY_ATTENTION` (PAG); a constant exported next to the middleware, never a literal. */
   readonly kind: string
-  /** Layer patterns, in the syntax the model adapter resolves. */
-  readonly layers: readonly string[]
+  /** Layer patterns, resolved against the sites of the kind's target type (self-attention, block, …). */
+  readonly targets: readonly string[]
   /** The branch whose rows get the hook. */
   readonly branch: string
 }
@@ -71,4 +81,16 @@ export interface GuidanceMiddleware {
   combine(prev: Tensor | undefined, preds: Predictions, ctx: StepContext): Tensor | undefined
   /** Post-step correction on the full guided prediction, after every `combine`. */
   finish?(guided: Tensor, preds: Predictions, ctx: StepContext): Tensor
+  /**
+   * The middleware as plain JSON: `{ name: <catalogue id>, ...options }` (`as` = its chain name when that differs),
+   * which the catalogue's factory of that id turns back into an equal middleware. Needed to cross threads.
+   */
+  toJSON?(): MiddlewareJSON
+}
+
+/** A middleware as JSON: its catalogue id, optional chain name (`as`), and its options. */
+export interface MiddlewareJSON {
+  readonly name: string
+  readonly as?: string
+  readonly [option: string]: unknown
 }

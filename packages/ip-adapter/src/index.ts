@@ -19,9 +19,28 @@ export {
 export type { ClipImageProcessorConfig } from "./clip-image-processor.js"
 
 export { ImageEncoder } from "./image-encoder.js"
-export { parseIpAdapterWeights, readIpAdapterWeights } from "./ip-adapter-weights.js"
-export type { IpAdapterLayerWeights, IpAdapterWeights } from "./ip-adapter-weights.js"
+export type { ImageEncoderOptions } from "./image-encoder.js"
+export {
+  detectIpAdapterVariant,
+  parseAnyIpAdapterWeights,
+  parseIpAdapterWeights,
+  readAnyIpAdapterWeights,
+  readIpAdapterTensors,
+  readIpAdapterWeights,
+} from "./ip-adapter-weights.js"
+export type {
+  AnyIpAdapterWeights,
+  IpAdapterAttentionWeights,
+  IpAdapterLayerWeights,
+  IpAdapterPlusWeights,
+  IpAdapterVariant,
+  IpAdapterWeights,
+  IpAdapterWeightsOptions,
+} from "./ip-adapter-weights.js"
 export { projectImageEmbeds } from "./image-projection.js"
+export { PLUS_HEAD_DIM, parsePlusProjection } from "./plus-projection-weights.js"
+export type { PlusProjectionBlock, PlusProjectionWeights } from "./plus-projection-weights.js"
+export { projectPlusHiddenStates } from "./plus-image-projection.js"
 export { imageTokensForRows } from "./row-tokens.js"
 export type { ConditionedTokens, TokenRow } from "./row-tokens.js"
 

@@ -8,7 +8,7 @@ import type { AttentionModule, GraphEditor, HookKind, InstalledHook, LayerIndex,
 import { floatToFloat16Bits } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import { IpAdapterWeightsError } from "./errors.js"
-import type { IpAdapterWeights } from "./ip-adapter-weights.js"
+import type { IpAdapterAttentionWeights } from "./ip-adapter-weights.js"
 
 /** Hook kind name of {@link ipAdapterAttention}. */
 export const IP_ADAPTER_KIND = "ip-adapter"
@@ -48,7 +48,7 @@ export function ipAdapterLayerOrder(paths: readonly string[]): string[] {
 }
 
 /** FNV-1a over the weights' bytes, so the on-disk hook cache keys differ between checkpoints. */
-function weightsHash(weights: IpAdapterWeights): number {
+function weightsHash(weights: IpAdapterAttentionWeights): number {
   let h = 0x811c9dc5 ^ REWRITE_VERSION
   const mix = (t: Tensor<"float32">): void => {
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
@@ -123,7 +123,7 @@ function weightDims(editor: GraphEditor, name: string): readonly number[] | unde
   return editor.model.graph.initializers.find((i) => i.name === name)?.dims
 }
 
-function checkLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterWeights, i: number): void {
+function checkLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterAttentionWeights, i: number): void {
   const w = weights.layers[i]!
   const dims = weightDims(editor, layer.toK.weight)
   if (dims === undefined || dims.length !== 2) return
@@ -137,7 +137,7 @@ function checkLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdap
   }
 }
 
-function hookLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterWeights, column: number): void {
+function hookLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterAttentionWeights, column: number): void {
   const base = `/pagkit/ip_adapter/${layer.path.replaceAll(".", "/")}`
   const w = weights.layers[column]!
   let tokens = IP_ADAPTER_TOKENS_INPUT
@@ -189,7 +189,7 @@ function hookLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapt
  * @example
  * const unet = await loadHookedModel("unet/model.onnx", { hooks: [identityAttention(), ipAdapterAttention(weights)] })
  */
-export function ipAdapterAttention(weights: IpAdapterWeights): HookKind {
+export function ipAdapterAttention(weights: IpAdapterAttentionWeights): HookKind {
   const layersOf = (index: LayerIndex): AttentionModule[] => {
     const byPath = new Map(index.crossAttention.map((a) => [a.path, a]))
     return ipAdapterLayerOrder([...byPath.keys()]).map((p) => byPath.get(p)!)
@@ -197,6 +197,7 @@ export function ipAdapterAttention(weights: IpAdapterWeights): HookKind {
   return {
     name: IP_ADAPTER_KIND,
     version: weightsHash(weights),
+    target: "cross-attention",
     layers: (index) => layersOf(index).map((a) => a.path),
     install(editor: GraphEditor, index: LayerIndex): InstalledHook {
       const layers = layersOf(index)
@@ -212,6 +213,7 @@ export function ipAdapterAttention(weights: IpAdapterWeights): HookKind {
       layers.forEach((layer, i) => hookLayer(editor, layer, weights, i))
       return {
         kind: IP_ADAPTER_KIND,
+        target: "cross-attention",
         layers: layers.map((l) => l.path),
         inputs: [
           {

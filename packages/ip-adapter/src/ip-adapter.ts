@@ -1,6 +1,7 @@
 // Loading an IP-Adapter (weights + image encoder + feature extractor) and turning images into image tokens.
 // Reference: diffusers `loaders/ip_adapter.py` `load_ip_adapter`, the SDXL pipelines' `encode_image` and
-// `prepare_ip_adapter_image_embeds` (non-Plus adapters: `output_hidden_states=False`).
+// `prepare_ip_adapter_image_embeds`: base adapters take `image_embeds` (negative: zeros); Plus adapters
+// (`output_hidden_states=True`) take `hidden_states[-2]`, the negative being the encoding of a zero image.
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { Tensor, concat, toFloat32 } from "@pagkit/tensor"
 import { CLIP_DEFAULTS, clipPreprocess, loadClipImageProcessorConfig } from "./clip-image-processor.js"
@@ -9,12 +10,17 @@ import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
 import { ImageEncoder } from "./image-encoder.js"
 import { projectImageEmbeds } from "./image-projection.js"
 import { ipAdapterAttention } from "./ip-adapter-attention.js"
-import { readIpAdapterWeights } from "./ip-adapter-weights.js"
-import type { IpAdapterWeights } from "./ip-adapter-weights.js"
+import { readAnyIpAdapterWeights } from "./ip-adapter-weights.js"
+import type { AnyIpAdapterWeights } from "./ip-adapter-weights.js"
+import { projectPlusHiddenStates } from "./plus-image-projection.js"
+import type { ConditionedTokens } from "./row-tokens.js"
 
 /** Options of {@link loadIpAdapter}. */
 export interface LoadIpAdapterOptions {
-  /** The IP-Adapter `.safetensors` checkpoint (published key layout). */
+  /**
+   * The IP-Adapter checkpoint in the published key layout: `.safetensors`, or a PyTorch `.bin` (read weights-only).
+   * Base (`image_proj.proj`) and Plus / Plus Face (`image_proj.latents`) adapters; the variant is read from the keys.
+   */
   readonly weights: string
   /** `image_encoder/` folder (CLIP vision with projection, ONNX). Optional when only precomputed embeddings are used. */
   readonly imageEncoder?: string
@@ -26,7 +32,10 @@ export interface LoadIpAdapterOptions {
   readonly sessionOptions?: SessionOptions
 }
 
-/** Image embeddings prepared for a run: `positive` `[N, n, D]`, `negative` zeros of the same shape. */
+/**
+ * Image embeddings prepared for a run: `positive` `[N, n, D]` (base; `negative` zeros of the same shape) or
+ * `[N, n, seq, D]` penultimate hidden states (Plus; `negative` those of a zero image).
+ */
 export interface PreparedImageEmbeds {
   readonly positive: Tensor<"float32">
   readonly negative: Tensor<"float32">
@@ -44,11 +53,12 @@ export type IpAdapterImage = Tensor | readonly Tensor[]
  * const tokens = { cond: ip.imageTokens(positive), uncond: ip.imageTokens(negative) }
  */
 export class IpAdapter {
-  readonly weights: IpAdapterWeights
+  readonly weights: AnyIpAdapterWeights
   readonly imageEncoder: ImageEncoder | undefined
   readonly processor: ClipImageProcessorConfig
+  readonly #zeroImageHiddenStates = new Map<string, Tensor<"float32">>()
 
-  constructor(weights: IpAdapterWeights, imageEncoder: ImageEncoder | undefined, processor: ClipImageProcessorConfig) {
+  constructor(weights: AnyIpAdapterWeights, imageEncoder: ImageEncoder | undefined, processor: ClipImageProcessorConfig) {
     this.weights = weights
     this.imageEncoder = imageEncoder
     this.processor = processor
@@ -64,15 +74,31 @@ export class IpAdapter {
     return clipPreprocess(image, this.processor)
   }
 
-  /** `image_embeds` `[N, D]` of the images (preprocessing + image encoder). */
+  /** `"plus"` for IP-Adapter Plus weights, else `"base"`. */
+  get variant(): "base" | "plus" {
+    return this.weights.variant === "plus" ? "plus" : "base"
+  }
+
+  /**
+   * What the projection takes, of the images (preprocessing + image encoder): `image_embeds` `[N, D]` (base) or
+   * the penultimate hidden states `[N, seq, D]` (Plus).
+   */
   async encodeImage(image: IpAdapterImage): Promise<Tensor<"float32">> {
+    return this.#encodePixels(this.preprocess(image))
+  }
+
+  async #encodePixels(pixelValues: Tensor<"float32">): Promise<Tensor<"float32">> {
     if (this.imageEncoder === undefined) {
       throw new IpAdapterModelError("this IP-Adapter was loaded without an image encoder; pass imageEncoder to loadIpAdapter, or give precomputed imageEmbeds.")
     }
-    const embeds = await this.imageEncoder.encode(this.preprocess(image))
-    if (embeds.shape[1] !== this.weights.imageEmbedDim) {
+    const plus = this.variant === "plus"
+    const embeds = plus ? await this.imageEncoder.encodeHiddenStates(pixelValues) : await this.imageEncoder.encode(pixelValues)
+    const width = embeds.shape[embeds.rank - 1]
+    if (width !== this.weights.imageEmbedDim) {
       throw new IpAdapterModelError(
-        `the image encoder gives ${embeds.shape[1]}-wide image_embeds, but the IP-Adapter projection expects ${this.weights.imageEmbedDim}. Use the image encoder the IP-Adapter was trained with.`,
+        plus
+          ? `the image encoder's hidden states are ${width} wide, but the IP-Adapter Plus projection (proj_in) expects ${this.weights.imageEmbedDim}. Use the image encoder the adapter was trained with (ViT-H for ip-adapter-plus_sdxl_vit-h).`
+          : `the image encoder gives ${width}-wide image_embeds, but the IP-Adapter projection expects ${this.weights.imageEmbedDim}. Use the image encoder the IP-Adapter was trained with.`,
       )
     }
     return embeds
@@ -90,12 +116,19 @@ export class IpAdapter {
     readonly batchSize?: number
   }): Promise<PreparedImageEmbeds> {
     const batch = options.batchSize ?? 1
+    const plus = this.variant === "plus"
+    const rank = plus ? 4 : 3 // [rows, images, (seq,) D]
     let positive: Tensor<"float32">
     let negative: Tensor<"float32"> | undefined
     if (options.imageEmbeds !== undefined) {
-      const given = options.imageEmbeds.rank === 2 ? options.imageEmbeds.reshape([options.imageEmbeds.shape[0]!, 1, options.imageEmbeds.shape[1]!]) : options.imageEmbeds
-      if (given.rank !== 3 || given.shape[2] !== this.weights.imageEmbedDim) {
-        throw new IpAdapterInputError(`imageEmbeds must be [rows, images, ${this.weights.imageEmbedDim}], found ${options.imageEmbeds.describe()}.`)
+      const e = options.imageEmbeds
+      const given = e.rank === rank - 1 ? e.reshape([e.shape[0]!, 1, ...e.shape.slice(1)]) : e
+      if (given.rank !== rank || given.shape[rank - 1] !== this.weights.imageEmbedDim) {
+        throw new IpAdapterInputError(
+          plus
+            ? `imageEmbeds for IP-Adapter Plus must be the image encoder's penultimate hidden states [rows, images, seq, ${this.weights.imageEmbedDim}], found ${e.describe()}.`
+            : `imageEmbeds must be [rows, images, ${this.weights.imageEmbedDim}], found ${e.describe()}.`,
+        )
       }
       const data = toFloat32(given).data.slice() // float16 bits decoded, int64 converted; always a copy
       const all = new Tensor("float32", data, given.shape)
@@ -107,8 +140,20 @@ export class IpAdapter {
         positive = new Tensor("float32", data.slice(size), [half, ...all.shape.slice(1)])
       } else positive = all
     } else if (options.image !== undefined) {
-      const embeds = await this.encodeImage(options.image) // [n images, D]
-      positive = embeds.reshape([1, embeds.shape[0]!, embeds.shape[1]!])
+      const pixelValues = this.preprocess(options.image)
+      const embeds = await this.#encodePixels(pixelValues) // [n images, D] or [n images, seq, D]
+      positive = embeds.reshape([1, ...embeds.shape])
+      if (plus) {
+        // diffusers encode_image: the negative is the encoding of torch.zeros_like(image), not zero embeddings;
+        // it depends only on the pixel shape, so it is encoded once per shape
+        const key = pixelValues.shape.join("x")
+        let zeros = this.#zeroImageHiddenStates.get(key)
+        if (zeros === undefined) {
+          zeros = await this.#encodePixels(Tensor.zeros(pixelValues.shape))
+          this.#zeroImageHiddenStates.set(key, zeros)
+        }
+        negative = zeros.reshape([1, ...zeros.shape])
+      }
     } else {
       throw new IpAdapterInputError("prepareImageEmbeds needs an image or precomputed imageEmbeds.")
     }
@@ -117,14 +162,31 @@ export class IpAdapter {
     return { positive, negative }
   }
 
+  /**
+   * Image tokens for a run, ready for {@link imageTokensForRows} (`ip_adapter_image_tokens`): from images or
+   * precomputed embeddings, as {@link prepareImageEmbeds} then {@link imageTokens} on each side.
+   *
+   * @example
+   * const tokens = await ip.prepareImageTokens({ image, doClassifierFreeGuidance: true, batchSize: 1 })
+   * const feed = imageTokensForRows(tokens, pass.rows) // [rows, n · T, C]
+   */
+  async prepareImageTokens(options: Parameters<IpAdapter["prepareImageEmbeds"]>[0]): Promise<ConditionedTokens & { readonly uncond: Tensor<"float32"> }> {
+    const { positive, negative } = await this.prepareImageEmbeds(options)
+    return { cond: this.imageTokens(positive), uncond: this.imageTokens(negative) }
+  }
+
   /** Frees the image encoder's session. */
   async release(): Promise<void> {
     await this.imageEncoder?.release()
   }
 
-  /** Image tokens `[N, n · T, C]` of embeddings `[N, n, D]` (or `[N, D]`). */
+  /**
+   * Image tokens `[N, n · T, C]` of embeddings `[N, n, D]` (or `[N, D]`) for a base adapter, of hidden states
+   * `[N, n, seq, D]` (or `[N, seq, D]`) for a Plus adapter.
+   */
   imageTokens(imageEmbeds: Tensor): Tensor<"float32"> {
-    return projectImageEmbeds(this.weights, imageEmbeds)
+    const w = this.weights
+    return w.variant === "plus" ? projectPlusHiddenStates(w.projection, imageEmbeds) : projectImageEmbeds(w, imageEmbeds)
   }
 }
 
@@ -140,8 +202,11 @@ function repeatRows(t: Tensor<"float32">, batch: number): Tensor<"float32"> {
  * const ip = await loadIpAdapter({ weights: "tiny-ip-adapter/ip-adapter_tiny-sdxl.safetensors", imageEncoder: "tiny-ip-adapter/image_encoder" })
  */
 export async function loadIpAdapter(options: LoadIpAdapterOptions): Promise<IpAdapter> {
-  const weights = await readIpAdapterWeights(options.weights)
-  const encoder = options.imageEncoder === undefined ? undefined : await ImageEncoder.load(options.imageEncoder, options.sessionOptions ?? {})
+  const weights = await readAnyIpAdapterWeights(options.weights)
+  const encoder =
+    options.imageEncoder === undefined
+      ? undefined
+      : await ImageEncoder.load(options.imageEncoder, { ...options.sessionOptions, penultimateHiddenStates: weights.variant === "plus" })
   let processor: ClipImageProcessorConfig
   if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
   else {

@@ -153,6 +153,6 @@ describe("HookableDenoiser", () => {
     const session = fakeSession([io("sample", "float32", ["batch", 4, "h", "w"]), io("timestep", "int64", [1])])
     expect(
       () => new HookableDenoiser({ session, gates: [{ kind: "identity-attention", inputName: "pag_gates", layers: [] }] }),
-    ).toThrow(/gate input "pag_gates"/)
+    ).toThrow(/gates input "pag_gates"/)
   })
 })

@@ -1,13 +1,14 @@
 import { Tensor, concat } from "@pagkit/tensor"
-import type { LayerIndex } from "@pagkit/onnx"
+import { hookFeeds } from "@pagkit/onnx"
+import type { FeedContext, HookKind, InstalledHook, LayerIndex, RowActivation } from "@pagkit/onnx"
 import { ModelInputError } from "./errors.js"
 import { asFloat32 } from "./internal/batch.js"
 import { describeSessionIo, sessionInput } from "./session.js"
 import type { SessionLike } from "./session.js"
 
-/** One hook kind installed in a denoiser graph: its gate input and the module paths of its columns. */
+/** A gate-only hook installed in a denoiser graph (shorthand for an {@link InstalledHook} with one `"gates"` input). */
 export interface HookGateInput {
-  /** Hook kind, e.g. `"identity-attention"` (PAG). */
+  /** Hook kind, e.g. `IDENTITY_ATTENTION` (PAG). */
   readonly kind: string
   /** Graph input carrying the gates, `float[batch, layers]`, e.g. `"pag_gates"`. */
   readonly inputName: string
@@ -15,8 +16,19 @@ export interface HookGateInput {
   readonly layers: readonly string[]
 }
 
-/** Per-row hook activations: hook kind → module paths switched on for that row. */
-export type RowHooks = Readonly<Record<string, readonly string[]>>
+/**
+ * Per-row hook activations: hook kind → resolved site paths switched on for that row (value 1), or paths with the
+ * row's value there (a parameter such as a blur sigma).
+ */
+export type RowHooks = Readonly<Record<string, readonly string[] | RowActivation>>
+
+/** `[height, width]` token grid of a site for a sample shape (see `FeedContext.tokenGrid`). */
+export type TokenGrid = (site: string, sampleShape: readonly number[]) => readonly [number, number] | undefined
+
+function rowActivation(activation: readonly string[] | RowActivation | undefined): RowActivation | undefined {
+  if (activation === undefined) return undefined
+  return Array.isArray(activation) ? { layers: activation as readonly string[] } : (activation as RowActivation)
+}
 
 /** One batched denoiser call. */
 export interface DenoiserBatch {
@@ -40,8 +52,16 @@ export interface DenoiserRow {
 export interface HookableDenoiserOptions {
   /** The (hooked) ONNX denoiser: one session serves every pipeline sharing the model. */
   readonly session: SessionLike
-  /** Installed hook kinds (none for a plain graph). */
+  /** Hooks installed in the graph (what `loadHookedModel` reports). */
+  readonly hooks?: readonly InstalledHook[]
+  /** The kinds behind {@link hooks}, for kinds that build their own control inputs (`HookKind.feeds`). */
+  readonly kinds?: readonly HookKind[]
+  /** Gate-only hooks given by input name (shorthand; merged with {@link hooks}). */
   readonly gates?: readonly HookGateInput[]
+  /** Token grid of a site for a sample shape, for kinds that need it (a family knows its down-sampling). */
+  readonly tokenGrid?: TokenGrid
+  /** The per-row input whose shape kinds see as `FeedContext.sampleShape`. Default `"sample"` or the first input. */
+  readonly sampleInput?: string
   /** Name used in messages, e.g. `"unet"`. */
   readonly name?: string
   /** Timestep input name. Default `"timestep"`. */
@@ -60,28 +80,39 @@ export interface HookableDenoiserOptions {
  * the timestep to the shape and type the graph declares and building gate tensors `[batch, layers]`.
  *
  * @example
- * const denoiser = new HookableDenoiser({ session, gates: [{ kind: "identity-attention", inputName: "pag_gates", layers }] })
+ * const hooked = await loadHookedModel("unet/model.onnx", { hooks: [identityAttention()] })
+ * const denoiser = new HookableDenoiser(hookedDenoiserOptions(hooked))
  * const eps = await denoiser.runBatch({
  *   inputs: { sample, encoder_hidden_states, text_embeds, time_ids },
  *   timestep: 801,
- *   hooks: [undefined, undefined, { "identity-attention": ["mid_block.attentions.0.transformer_blocks.0.attn1"] }],
+ *   hooks: [undefined, undefined, { [IDENTITY_ATTENTION]: ["mid_block.attentions.0.transformer_blocks.0.attn1"] }],
  * })
  */
 export class HookableDenoiser {
   readonly session: SessionLike
-  readonly gates: readonly HookGateInput[]
+  /** Hooks installed in the graph, each with its control inputs. */
+  readonly hooks: readonly InstalledHook[]
   readonly name: string
   readonly timestepInput: string
   readonly outputName: string
   /** Layer index of the graph, when it was hooked (or indexed) at load. */
   readonly layerIndex: LayerIndex | undefined
   readonly defaultInputs: Readonly<Record<string, Tensor>>
+  readonly #kinds: ReadonlyMap<string, HookKind>
+  readonly #tokenGrid: TokenGrid | undefined
+  readonly #sampleInput: string | undefined
 
   constructor(options: HookableDenoiserOptions) {
     this.session = options.session
     this.layerIndex = options.layerIndex
     this.defaultInputs = options.defaultInputs ?? {}
-    this.gates = options.gates ?? []
+    const fromGates = (options.gates ?? []).map(
+      (g): InstalledHook => ({ kind: g.kind, layers: g.layers, inputs: [{ name: g.inputName, layout: "gates", description: `${g.kind} gates` }] }),
+    )
+    this.hooks = [...(options.hooks ?? []), ...fromGates]
+    this.#kinds = new Map((options.kinds ?? []).map((k) => [k.name, k]))
+    this.#tokenGrid = options.tokenGrid
+    this.#sampleInput = options.sampleInput
     this.name = options.name ?? "denoiser"
     this.timestepInput = options.timestepInput ?? "timestep"
     const outputs = this.session.outputs.map((o) => o.name)
@@ -90,41 +121,60 @@ export class HookableDenoiser {
       throw new ModelInputError(`${this.name}: output "${String(outputName)}" not found; outputs are ${outputs.join(", ")}.`)
     }
     this.outputName = outputName
-    for (const gate of this.gates) {
-      if (!this.session.hasInput(gate.inputName)) {
-        throw new ModelInputError(
-          `${this.name}: hook kind "${gate.kind}" expects gate input "${gate.inputName}", which the graph lacks. Install the hook on the graph before creating the session.`,
-        )
+    for (const hook of this.hooks) {
+      for (const input of hook.inputs) {
+        if (!this.session.hasInput(input.name)) {
+          throw new ModelInputError(
+            `${this.name}: hook kind "${hook.kind}" expects ${input.layout} input "${input.name}", which the graph lacks. Install the hook on the graph before creating the session.`,
+          )
+        }
       }
     }
   }
 
   /** Hook kinds this graph supports. */
   get hookKinds(): readonly string[] {
-    return this.gates.map((g) => g.kind)
+    return this.hooks.map((h) => h.kind)
   }
 
-  /** Module paths of a hook kind, in gate column order (empty when the kind is not installed). */
+  /** Names of the graph inputs that hooks drive (not model inputs a caller feeds). */
+  get controlInputNames(): readonly string[] {
+    return this.hooks.flatMap((h) => h.inputs.map((i) => i.name))
+  }
+
+  /** The installed hook of a kind, if any. */
+  hook(kind: string): InstalledHook | undefined {
+    return this.hooks.find((h) => h.kind === kind)
+  }
+
+  /** Site paths of a hook kind, in control column order (empty when the kind is not installed). */
   layers(kind: string): readonly string[] {
-    return this.gates.find((g) => g.kind === kind)?.layers ?? []
+    return this.hook(kind)?.layers ?? []
   }
 
-  /** Gate tensor `[rows, layers]` for one hook kind: 1 where the row switches the layer on. */
-  gateTensor(gate: HookGateInput, rows: readonly (RowHooks | undefined)[]): Tensor<"float32"> {
-    const columns = new Map(gate.layers.map((layer, i) => [layer, i]))
-    const data = new Float32Array(rows.length * gate.layers.length)
-    rows.forEach((row, r) => {
-      for (const layer of row?.[gate.kind] ?? []) {
-        const column = columns.get(layer)
-        if (column === undefined) {
+  /**
+   * Control inputs of every installed hook for a batch of rows (gates, per-row parameters, or what a kind's own
+   * `feeds` builds), with errors naming the denoiser when a row names a site the kind does not cover.
+   */
+  controlFeeds(rows: readonly (RowHooks | undefined)[], sampleShape: readonly number[]): Record<string, Tensor> {
+    const tokenGrid = this.#tokenGrid
+    const context: FeedContext = tokenGrid === undefined ? { sampleShape } : { sampleShape, tokenGrid: (site) => tokenGrid(site, sampleShape) }
+    const feeds: Record<string, Tensor> = {}
+    for (const hook of this.hooks) {
+      if (hook.inputs.every((i) => i.layout === "scales")) continue
+      const activations = rows.map((row) => rowActivation(row?.[hook.kind]))
+      const sites = new Set(hook.layers)
+      for (const activation of activations) {
+        const unknown = (activation?.layers ?? []).find((layer) => !sites.has(layer))
+        if (unknown !== undefined) {
           throw new ModelInputError(
-            `${this.name}: layer "${layer}" has no "${gate.kind}" hook; hooked layers are ${gate.layers.join(", ")}.`,
+            `${this.name}: layer "${unknown}" has no "${hook.kind}" hook; hooked ${hook.target ?? "self-attention"} sites are ${hook.layers.join(", ")}.`,
           )
         }
-        data[r * gate.layers.length + column] = 1
       }
-    })
-    return new Tensor("float32", data, [rows.length, gate.layers.length])
+      Object.assign(feeds, hookFeeds(this.#kinds.get(hook.kind), hook, activations, context))
+    }
+    return feeds
   }
 
   /**
@@ -162,7 +212,7 @@ export class HookableDenoiser {
     }
     for (const row of hooks) {
       for (const kind of Object.keys(row ?? {})) {
-        if ((row?.[kind]?.length ?? 0) > 0 && !this.gates.some((g) => g.kind === kind)) {
+        if ((rowActivation(row?.[kind])?.layers.length ?? 0) > 0 && this.hook(kind) === undefined) {
           throw new ModelInputError(
             `${this.name}: a row asks for hook kind "${kind}", which is not installed on this graph (installed: ${this.hookKinds.join(", ") || "none"}).`,
           )
@@ -173,7 +223,8 @@ export class HookableDenoiser {
     feeds[this.timestepInput] =
       typeof batch.timestep === "number" ? this.timestepFeed(batch.timestep, rows) : batch.timestep
     const rowHooks = hooks.length === 0 ? Array.from({ length: rows }, () => undefined) : hooks
-    for (const gate of this.gates) feeds[gate.inputName] = this.gateTensor(gate, rowHooks)
+    const sample = (this.#sampleInput === undefined ? undefined : batch.inputs[this.#sampleInput]) ?? batch.inputs["sample"] ?? entries[0]![1]
+    Object.assign(feeds, this.controlFeeds(rowHooks, sample.shape))
     for (const info of this.session.inputs) {
       if (feeds[info.name] === undefined) {
         throw new ModelInputError(

@@ -56,7 +56,7 @@ export { postprocessImages, toNchw, toNhwc } from "./postprocess.js"
 export type { ImageOutputType } from "./postprocess.js"
 
 export { HookableDenoiser } from "./denoiser.js"
-export type { DenoiserBatch, DenoiserRow, HookGateInput, HookableDenoiserOptions, RowHooks } from "./denoiser.js"
+export type { DenoiserBatch, DenoiserRow, HookGateInput, HookableDenoiserOptions, RowHooks, TokenGrid } from "./denoiser.js"
 
 export { checkImageSize } from "./image-size.js"
 export type { ImageSizeRule } from "./image-size.js"

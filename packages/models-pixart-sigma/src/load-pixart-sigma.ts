@@ -1,8 +1,8 @@
 import path from "node:path"
-import { PAG_GATES_INPUT, createSession, identityAttention, loadHookedModel } from "@pagkit/onnx"
-import type { SessionOptions } from "@pagkit/onnx"
+import { createSession, identityAttention, loadHookedModel } from "@pagkit/onnx"
+import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { loadT5Tokenizer } from "@pagkit/tokenizers"
-import { Vae, assertComponentKind, loadModelIndex, locateOnnxModel, readComponentConfig } from "@pagkit/models-core"
+import { Vae, assertComponentKind, hookedDenoiserOptions, loadModelIndex, locateOnnxModel, readComponentConfig } from "@pagkit/models-core"
 import type { PixArtTokenizer } from "./encode-prompt.js"
 import { PixArtModelError } from "./errors.js"
 import { PixArtSigmaModel } from "./pixart-model.js"
@@ -19,6 +19,40 @@ export interface LoadPixArtSigmaOptions {
   readonly hookCacheDir?: string
   /** Loads `tokenizer/`. Default: `@pagkit/tokenizers`' T5 loader. */
   readonly loadTokenizer?: (folder: string) => Promise<PixArtTokenizer>
+  /** Hook kinds to install in the transformer graph. Default: `[identityAttention()]` (PAG). */
+  readonly hooks?: readonly HookKind[]
+}
+
+/** Options of {@link loadPixArtTransformer}. */
+export interface LoadPixArtTransformerOptions extends SessionOptions {
+  /** Hook kinds to install (each once). */
+  readonly hooks: readonly HookKind[]
+  /** `transformer/config.json`. */
+  readonly config?: Readonly<Record<string, unknown>> | undefined
+  /** Folder caching hooked graphs between loads. */
+  readonly cacheDir?: string | undefined
+}
+
+/**
+ * Loads a PixArt transformer `model.onnx` with hook kinds installed: the denoiser knows its layer index, its kinds
+ * (for kinds with their own control inputs) and its token grid (patches), so every target type resolves.
+ *
+ * @example
+ * const transformer = await loadPixArtTransformer("tiny-pixart-sigma/transformer/model.onnx", { hooks: [identityAttention()] })
+ */
+export async function loadPixArtTransformer(modelPath: string, options: LoadPixArtTransformerOptions): Promise<PixArtTransformer> {
+  const { hooks, config, cacheDir, ...sessionOptions } = options
+  const hooked = await loadHookedModel(modelPath, { ...sessionOptions, hooks, ...(cacheDir === undefined ? {} : { cacheDir }) })
+  try {
+    assertComponentKind(hooked.session, "transformer", "transformer/")
+    let transformer: PixArtTransformer | undefined
+    const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (_site, shape) => transformer?.tokenGrid(shape) })
+    transformer = new PixArtTransformer({ ...base, config })
+    return transformer
+  } catch (error) {
+    await hooked.release()
+    throw error
+  }
 }
 
 /**
@@ -50,21 +84,16 @@ export async function loadPixArtSigma(dir: string, options: LoadPixArtSigmaOptio
   assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
   assertT5TextEncoder(textEncoder)
 
-  const hooked = await loadHookedModel(transformerLocation.modelPath, {
+  const hooks = options.hooks ?? [identityAttention()]
+  const transformer = await loadPixArtTransformer(transformerLocation.modelPath, {
     ...sessionOptions,
-    hooks: [identityAttention()],
-    ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
+    hooks,
+    config: transformerConfig,
+    cacheDir: options.hookCacheDir,
   })
-  assertComponentKind(hooked.session, "transformer", "transformer/")
-  const layers = hooked.layers(IDENTITY_ATTENTION)
-  if (layers.length === 0) {
+  if (hooks.some((k) => k.name === IDENTITY_ATTENTION) && transformer.selfAttentionLayers.length === 0) {
     throw new PixArtModelError(`transformer/ (${transformerLocation.modelPath}) has no self-attention layers for PAG to hook.`)
   }
-  const transformer = new PixArtTransformer({
-    session: hooked.session,
-    gates: [{ kind: IDENTITY_ATTENTION, inputName: PAG_GATES_INPUT, layers }],
-    config: transformerConfig,
-  })
   const vae = await Vae.load(dir, { sessionOptions, encoder: false })
   return new PixArtSigmaModel({
     dir,
@@ -74,8 +103,9 @@ export async function loadPixArtSigma(dir: string, options: LoadPixArtSigmaOptio
     transformer,
     vae,
     schedulerConfig,
-    release: async () => {
-      await Promise.all([textEncoder.release(), hooked.release()])
+    transformerPath: transformerLocation.modelPath,
+    release: async (model) => {
+      await Promise.all([textEncoder.release(), model.transformer.session.release?.()])
     },
   })
 }

@@ -17,8 +17,10 @@ export interface PixArtSigmaParts {
   readonly vae: Vae
   /** `scheduler/scheduler_config.json` (DPMSolverMultistepScheduler for PixArt-Sigma). */
   readonly schedulerConfig: Readonly<Record<string, unknown>>
-  /** Frees the sessions (optional; tests pass stand-ins). */
-  readonly release?: () => Promise<void>
+  /** The transformer's `model.onnx`, for installing other hook kinds later (absent for ready sessions). */
+  readonly transformerPath?: string | undefined
+  /** Frees the sessions of a model (optional; tests pass stand-ins). */
+  readonly release?: (model: PixArtSigmaModel) => Promise<void>
 }
 
 /**
@@ -38,7 +40,8 @@ export class PixArtSigmaModel {
   readonly transformer: PixArtTransformer
   readonly vae: Vae
   readonly schedulerConfig: Readonly<Record<string, unknown>>
-  readonly #release: (() => Promise<void>) | undefined
+  readonly transformerPath: string | undefined
+  readonly #parts: PixArtSigmaParts
 
   constructor(parts: PixArtSigmaParts) {
     this.dir = parts.dir
@@ -48,7 +51,13 @@ export class PixArtSigmaModel {
     this.transformer = parts.transformer
     this.vae = parts.vae
     this.schedulerConfig = parts.schedulerConfig
-    this.#release = parts.release
+    this.transformerPath = parts.transformerPath
+    this.#parts = parts
+  }
+
+  /** The same model with another transformer (e.g. the graph with more hook kinds installed); other sessions shared. */
+  withTransformer(transformer: PixArtTransformer): PixArtSigmaModel {
+    return new PixArtSigmaModel({ ...this.#parts, transformer })
   }
 
   /** diffusers' `encode_prompt` (see {@link encodePixArtPrompt}). */
@@ -83,6 +92,6 @@ export class PixArtSigmaModel {
 
   /** Frees the ONNX sessions. */
   async release(): Promise<void> {
-    await this.#release?.()
+    await this.#parts.release?.(this)
   }
 }

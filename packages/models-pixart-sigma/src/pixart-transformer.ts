@@ -1,10 +1,10 @@
 import { Tensor, slice } from "@pagkit/tensor"
 import { HookableDenoiser, sessionInput } from "@pagkit/models-core"
-import type { HookGateInput, RowHooks, SessionLike } from "@pagkit/models-core"
+import type { HookableDenoiserOptions, HookGateInput, RowHooks, SessionLike } from "@pagkit/models-core"
+import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import { PixArtModelError } from "./errors.js"
 
-/** Hook kind of PAG's identity self-attention (the gate columns cover every `attn1`). */
-export const IDENTITY_ATTENTION = "identity-attention"
+export { IDENTITY_ATTENTION }
 
 const REQUIRED_INPUTS = ["hidden_states", "encoder_hidden_states", "encoder_attention_mask", "timestep"] as const
 
@@ -24,11 +24,11 @@ export interface PixArtDenoiseInput {
   readonly imageSize?: { readonly height: number; readonly width: number } | undefined
 }
 
-/** Options of {@link PixArtTransformer}. */
-export interface PixArtTransformerOptions {
+/** Options of {@link PixArtTransformer}: the hookable denoiser's (hooks, kinds, layer index, token grid) plus its config. */
+export interface PixArtTransformerOptions extends Omit<HookableDenoiserOptions, "name" | "session" | "gates"> {
   /** The (hooked) transformer session. */
   readonly session: SessionLike
-  /** Installed hook kinds; PAG needs `identity-attention` over the self-attention layers. */
+  /** Gate-only hooks by input name (shorthand for `hooks`); PAG needs identity attention over the self-attention layers. */
   readonly gates?: readonly HookGateInput[]
   /** `transformer/config.json` (for `in_channels`, `out_channels`, `sample_size`, `patch_size`). */
   readonly config?: Readonly<Record<string, unknown>> | undefined
@@ -62,7 +62,8 @@ export class PixArtTransformer extends HookableDenoiser {
   readonly config: Readonly<Record<string, unknown>>
 
   constructor(options: PixArtTransformerOptions) {
-    super({ session: options.session, gates: options.gates ?? [], name: "transformer" })
+    const { config: _config, ...denoiser } = options
+    super({ ...denoiser, name: "transformer", sampleInput: "hidden_states" })
     const names = this.session.inputs.map((i) => i.name)
     for (const name of REQUIRED_INPUTS) {
       if (!names.includes(name)) {
@@ -81,6 +82,13 @@ export class PixArtTransformer extends HookableDenoiser {
     this.fixedLatentSize = typeof h === "number" && typeof w === "number" && h > 0 && w > 0 ? [h, w] : undefined
     this.sampleSize = numberField(options.config, "sample_size") ?? this.fixedLatentSize?.[0] ?? 128
     this.patchSize = numberField(options.config, "patch_size") ?? 2
+  }
+
+  /** The `[h, w]` patch grid of a latent `[B, C, H, W]`: every site of a DiT sees all patches (non-square too). */
+  tokenGrid(sampleShape: readonly number[]): readonly [number, number] | undefined {
+    const [h, w] = [sampleShape[2], sampleShape[3]]
+    if (h === undefined || w === undefined) return undefined
+    return [Math.floor(h / this.patchSize), Math.floor(w / this.patchSize)]
   }
 
   /** True when the output carries learned variances (`out_channels // 2 == in_channels`). */

@@ -62,7 +62,7 @@ export class SdxlUnet extends HookableDenoiser {
 
   /** Graph inputs beyond the standard ones (e.g. ControlNet residual inputs), for callers that must feed them. */
   get extraInputs(): readonly string[] {
-    const standard = new Set(["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", ...this.gates.map((g) => g.inputName)])
+    const standard = new Set(["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", ...this.controlInputNames])
     return this.session.inputs.map((i) => i.name).filter((name) => !standard.has(name))
   }
 

@@ -4,14 +4,21 @@ import { loadControlNet } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
 import { loadModelIndex, locateOnnxModel } from "@pagkit/models-core"
 import { PipelineError } from "./errors.js"
-import { identityAttention } from "@pagkit/onnx"
-import { loadSdxl } from "@pagkit/models-sdxl"
+import { loadHookedModel } from "@pagkit/onnx"
+import type { HookKind } from "@pagkit/onnx"
+import { hookedDenoiserOptions } from "@pagkit/models-core"
+import type { GuidanceCatalogue } from "@pagkit/guidance"
+import { SdxlUnet, loadSdxl } from "@pagkit/models-sdxl"
 import type { LoadSdxlOptions, SdxlModel } from "@pagkit/models-sdxl"
 import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "./layer-resolver.js"
 import { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
 import { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
-import type { SdxlPipeline, SdxlPipelineInit, SdxlTask } from "./sdxl/sdxl-pipeline.js"
+import { SdxlHost } from "./sdxl/sdxl-pipeline.js"
+import type { SdxlPipeline, SdxlTask } from "./sdxl/sdxl-pipeline.js"
+import { defaultHookKinds, kindsByName } from "./core/catalogues.js"
+import type { HookCatalogue } from "./core/catalogues.js"
+import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import type { SdxlCallOptions } from "./sdxl/sdxl-options.js"
 import { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 
@@ -30,6 +37,15 @@ export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
    * (`down_block_additional_residual_*`); pass `unet` when the folder's own UNet does not.
    */
   readonly controlnet?: string | ControlNet | readonly (string | ControlNet)[]
+  /**
+   * Hook kinds to install in the denoiser graph now (custom kinds included), besides PAG's identity attention.
+   * A chain that declares another kind gets it installed on its first run, from {@link hookCatalogue}.
+   */
+  readonly hooks?: readonly HookKind[]
+  /** More hook kinds runs may install on demand, besides the kinds pagkit ships and `hooks`. */
+  readonly hookCatalogue?: HookCatalogue
+  /** Strategies a JSON guidance chain may name (default: the strategies pagkit ships). */
+  readonly guidanceCatalogue?: GuidanceCatalogue
 }
 
 /** Options of `AutoPipelineFor….fromPipe`. */
@@ -62,9 +78,36 @@ function layersOf(value: string | readonly string[] | undefined): readonly strin
  * Loads an SDXL folder once with the identity-attention hook installed in the UNet graph, so that PAG can be turned
  * on, off or moved to other layers later by changing gate values only.
  */
-async function loadModel(dir: string, options: FromPretrainedOptions): Promise<SdxlModel> {
-  const { enablePag: _e, pagAppliedLayers: _p, layerMatching: _l, scheduler: _s, controlnet: _c, ...load } = options
-  return loadSdxl(dir, { ...load, hooks: [identityAttention()] })
+async function loadHost(dir: string, options: FromPretrainedOptions, unetPath: string | undefined): Promise<SdxlHost> {
+  const {
+    enablePag: _e, pagAppliedLayers: _p, layerMatching: _l, scheduler: _s, controlnet: _c,
+    hooks: extra, hookCatalogue, guidanceCatalogue: _g, ...load
+  } = options
+  const catalogue = kindsByName(defaultHookKinds(), hookCatalogue, extra)
+  const identity = catalogue.get(IDENTITY_ATTENTION)
+  const kinds = [...kindsByName(identity === undefined ? [] : [identity], extra).values()]
+  const model = await loadSdxl(dir, { ...load, hooks: kinds })
+  const sessionOptions = {
+    ...(load.sessionOptions ?? {}),
+    ...(load.executionProviders === undefined ? {} : { executionProviders: load.executionProviders }),
+  }
+  return new SdxlHost({
+    model,
+    kinds,
+    unetPath,
+    rehook: async (current, next) => {
+      if (unetPath === undefined) throw new PipelineError("NO_UNET_PATH", "this UNet was given as a ready session, so hook kinds cannot be added; pass its folder instead.")
+      const hooked = await loadHookedModel(unetPath, {
+        ...sessionOptions,
+        hooks: next,
+        ...(load.hookCacheDir === undefined ? {} : { cacheDir: load.hookCacheDir }),
+      })
+      return current.withUnet(new SdxlUnet(hookedDenoiserOptions(hooked, { kinds: next })))
+    },
+    release: async (old) => {
+      await old.unet.session.release?.()
+    },
+  })
 }
 
 /** Fails early, pointing elsewhere, when the folder holds another kind of pipeline. */
@@ -98,20 +141,20 @@ interface BuildOptions {
   readonly scheduler?: string | SchedulerConfig | undefined
   readonly layerMatching?: LayerMatching | undefined
   readonly schedulerConfig?: SchedulerConfig | undefined
-  readonly unetPath: string | undefined
   readonly controlnets: readonly ControlNet[]
-  readonly ipAdapter?: SdxlPipelineInit["ipAdapter"]
+  readonly hookCatalogue?: HookCatalogue | undefined
+  readonly guidanceCatalogue?: GuidanceCatalogue | undefined
 }
 
-function build<T extends SdxlTask>(task: T, model: SdxlModel, options: BuildOptions): InstanceType<(typeof constructors)[T]> {
+function build<T extends SdxlTask>(task: T, host: SdxlHost, options: BuildOptions): InstanceType<(typeof constructors)[T]> {
   const Pipeline = constructors[task]
   const pipe = new Pipeline({
-    model,
-    unetPath: options.unetPath,
+    host,
     controlnets: options.controlnets,
-    ipAdapter: options.ipAdapter,
     ...(options.schedulerConfig === undefined ? {} : { schedulerConfig: options.schedulerConfig }),
     ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
+    ...(options.hookCatalogue === undefined ? {} : { hookCatalogue: options.hookCatalogue }),
+    ...(options.guidanceCatalogue === undefined ? {} : { guidanceCatalogue: options.guidanceCatalogue }),
     pagAppliedLayers: options.enablePag ? options.pagAppliedLayers : undefined,
   })
   if (options.scheduler !== undefined) pipe.setScheduler(options.scheduler)
@@ -127,18 +170,16 @@ function autoPipeline<T extends SdxlTask>(task: T) {
      */
     async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
       await checkSdxlFolder(dir)
-      const [model, controlnets, unetPath] = await Promise.all([
-        loadModel(dir, options),
-        loadControlNets(options.controlnet),
-        unetModelPath(dir, options.unet),
-      ])
-      return build(task, model, {
+      const unetPath = await unetModelPath(dir, options.unet)
+      const [host, controlnets] = await Promise.all([loadHost(dir, options, unetPath), loadControlNets(options.controlnet)])
+      return build(task, host, {
         enablePag: options.enablePag ?? false,
         pagAppliedLayers: layersOf(options.pagAppliedLayers),
         scheduler: options.scheduler,
         layerMatching: options.layerMatching,
-        unetPath,
         controlnets,
+        hookCatalogue: [...kindsByName(options.hookCatalogue, options.hooks).values()],
+        guidanceCatalogue: options.guidanceCatalogue,
       })
     },
     /**
@@ -149,15 +190,15 @@ function autoPipeline<T extends SdxlTask>(task: T) {
      */
     fromPipe(pipe: AnySdxlPipeline, options: FromPipeOptions = {}): InstanceType<(typeof constructors)[T]> {
       const enablePag = options.enablePag ?? pipe.pagAppliedLayers !== undefined
-      return build(task, pipe.model, {
+      return build(task, pipe.host, {
         enablePag,
         pagAppliedLayers: options.pagAppliedLayers === undefined ? (pipe.pagAppliedLayers ?? ["mid"]) : layersOf(options.pagAppliedLayers),
         schedulerConfig: pipe.schedulerConfig,
         scheduler: options.scheduler,
-        layerMatching: options.layerMatching,
-        unetPath: pipe.unetPath,
+        layerMatching: options.layerMatching ?? pipe.layerMatching,
         controlnets: options.controlnet ?? pipe.controlnets,
-        ipAdapter: pipe.ipAdapter,
+        hookCatalogue: [...pipe.hookCatalogue.values()],
+        guidanceCatalogue: pipe.guidanceCatalogue,
       })
     },
   }

@@ -1,41 +1,51 @@
 import { loadModelIndex } from "@pagkit/models-core"
-import { AutoPipelineForText2Image } from "./auto-pipeline.js"
-import type { FromPretrainedOptions } from "./auto-pipeline.js"
+import type { FamilyLoadOptions, FamilyPipeline, FamilyTable, PipelineFamily, PipelineTask } from "./core/family.js"
 import { PipelineError } from "./errors.js"
-import { PixArtSigmaPipeline } from "./pixart/pixart-sigma-pipeline.js"
+import type { PixArtSigmaPipeline } from "./pixart/pixart-sigma-pipeline.js"
 import type { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 
-/** Any text-to-image pipeline pagkit can load from a folder. */
+/** Any text-to-image pipeline the families pagkit ships load from a folder. */
 export type Text2ImagePipeline = SdxlText2ImagePipeline | PixArtSigmaPipeline
+import { pixartSigmaFamily } from "./pixart/family.js"
+import { sdxlFamily } from "./sdxl/family.js"
 
-/** `model_index.json` `_class_name` families pagkit loads. */
-const families = [
-  { pattern: /^StableDiffusionXL/, name: "Stable Diffusion XL" },
-  { pattern: /^PixArtSigma/, name: "PixArt-Sigma" },
-] as const
+/** The families pagkit ships, in dispatch order. Adding a family: its adapter package, one entry here, its conformance kind. */
+export const defaultFamilies: FamilyTable = Object.freeze([sdxlFamily as unknown as PipelineFamily, pixartSigmaFamily as unknown as PipelineFamily])
+
+/** The family of a folder, by its `model_index.json` `_class_name`; an error names the class and the families known. */
+export async function familyOf(dir: string, families: FamilyTable = defaultFamilies): Promise<PipelineFamily> {
+  const className = (await loadModelIndex(dir)).className ?? "pipeline without _class_name"
+  const family = families.find((f) => f.matches(className))
+  if (family === undefined) {
+    throw new PipelineError(
+      "UNSUPPORTED_PIPELINE",
+      `"${dir}" holds a ${className}; pagkit loads ${families.map((f) => f.name).join(" and ")} folders. ` +
+        `Export one of those with diffusers or Optimum (model_index.json names the class), or pass a family table that has this class.`,
+    )
+  }
+  return family
+}
+
+/** Options of {@link DiffusionPipeline.fromPretrained}: a task (default text-to-image) and the family's load options. */
+export interface DiffusionPipelineOptions extends FamilyLoadOptions {
+  /** Families to dispatch among (default {@link defaultFamilies}). */
+  readonly families?: FamilyTable
+}
 
 /**
- * Loads whichever text-to-image pipeline a folder holds, by its `model_index.json` (diffusers'
- * `DiffusionPipeline.from_pretrained`): SDXL folders give an `SdxlText2ImagePipeline`, PixArt-Sigma folders a
- * `PixArtSigmaPipeline`.
+ * Loads whichever pipeline a folder holds, by its `model_index.json` (diffusers' `DiffusionPipeline.from_pretrained`),
+ * through a table of model families: SDXL folders give SDXL pipelines, PixArt-Sigma folders a `PixArtSigmaPipeline`.
  * @example
  * const pipe = await DiffusionPipeline.fromPretrained("models/pixart-sigma", { pagAppliedLayers: ["blocks.14"] })
  */
 export const DiffusionPipeline = {
-  async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<Text2ImagePipeline> {
-    const className = (await loadModelIndex(dir)).className ?? "pipeline without _class_name"
-    if (families[1].pattern.test(className)) {
-      return PixArtSigmaPipeline.fromPretrained(dir, {
-        ...(options.pagAppliedLayers === undefined ? {} : { pagAppliedLayers: options.pagAppliedLayers }),
-        ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
-        ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
-      })
+  async fromPretrained(dir: string, options: DiffusionPipelineOptions = {}): Promise<FamilyPipeline> {
+    const { families, ...load } = options
+    const family = await familyOf(dir, families)
+    const task: PipelineTask = load.task ?? "text2image"
+    if (!family.tasks.includes(task)) {
+      throw new PipelineError("UNSUPPORTED_TASK", `${family.name} pipelines do ${family.tasks.join(", ")}; "${task}" is not one of them.`)
     }
-    if (families[0].pattern.test(className)) return AutoPipelineForText2Image.fromPretrained(dir, options)
-    throw new PipelineError(
-      "UNSUPPORTED_PIPELINE",
-      `"${dir}" holds a ${className}; pagkit loads ${families.map((f) => f.name).join(" and ")} folders. ` +
-        `Export one of those with diffusers or Optimum (model_index.json names the class).`,
-    )
+    return family.load(dir, { ...load, task })
   },
 }

@@ -7,15 +7,15 @@ import { InvalidOptionError } from "./errors.js"
 /** The guidance arguments of a diffusers call, in camelCase. */
 export interface GuidanceCallOptions {
   /** CFG scale `g` (CFG is on when g > 1). */
-  readonly guidanceScale?: number
+  readonly guidanceScale?: number | undefined
   /** guidance_rescale `r` in [0, 1] (CFG on only). */
-  readonly guidanceRescale?: number
+  readonly guidanceRescale?: number | undefined
   /** PAG scale `s` (PAG pipelines only; 0 turns PAG off). */
-  readonly pagScale?: number
+  readonly pagScale?: number | undefined
   /** pag_adaptive_scale `a`. */
-  readonly pagAdaptiveScale?: number
+  readonly pagAdaptiveScale?: number | undefined
   /** A ready chain instead of the scales above (they must then be absent). */
-  readonly guidance?: GuidanceChain
+  readonly guidance?: GuidanceChain | undefined
 }
 
 /** What a pipeline contributes to its guidance defaults. */

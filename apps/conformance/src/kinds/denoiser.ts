@@ -3,7 +3,7 @@
 import path from "node:path"
 import { existsSync, readFileSync } from "node:fs"
 import { SafetensorsFile, Tensor, concat, relativeL2, slice } from "@pagkit/tensor"
-import { identityAttention, loadHookedModel, resolveLayers } from "@pagkit/onnx"
+import { IDENTITY_ATTENTION, identityAttention, loadHookedModel, resolveLayers } from "@pagkit/onnx"
 import type { HookedModel } from "@pagkit/onnx"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
 
@@ -162,7 +162,7 @@ async function runFile(file: CaseFile, ctx: RunContext): Promise<CaseResult[]> {
         try {
           const chunks = layout.map((l) => layoutCfg.indexOf(l))
           const rows = layout === layoutCfg ? inputs : takeChunks(inputs, batch, chunk, chunks)
-          const gates = model.gates("identity-attention", gateRows(layout, chunk, layers))
+          const gates = model.gates(IDENTITY_ATTENTION, gateRows(layout, chunk, layers))
           results.push(compare(name, (await model.run({ ...rows, pag_gates: gates }))[output], expected, tolPag))
         } catch (error) {
           results.push({ name, status: "fail", detail: (error as Error).message.split("\n")[0]! })

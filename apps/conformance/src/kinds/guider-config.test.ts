@@ -62,7 +62,7 @@ describe("guidanceFromGuiderConfig", () => {
       guidance_rescale: 0, use_original_formulation: false, start: 0, stop: 1, enabled: true,
     }))
     expect(chain.middlewares.map((m) => m.name)).toEqual(["cfg", "pag"])
-    const pattern = new RegExp(chain.hooks[0]!.layers[0]!)
+    const pattern = new RegExp(chain.hooks[0]!.targets[0]!)
     expect(["transformer_blocks.1.attn1", "transformer_blocks.10.attn1", "x.transformer_blocks.1.attn1"].map((p) => pattern.test(p))).toEqual([true, false, false])
     expect(notes.join(" ")).toMatch(/transformer_blocks/)
     // diffusers: int(0.1·10) = 1 < i < 5; pagkit's own window would include step 1
@@ -76,7 +76,7 @@ describe("guidanceFromGuiderConfig", () => {
   it("maps PAG-only (CFG off) to pag on the cond inputs, noting the guider bug it does not copy", () => {
     const { chain, notes } = guidanceFromGuiderConfig("PerturbedAttentionGuidance", { guidance_scale: 1, perturbed_guidance_layers: [2, 3], perturbed_guidance_start: 0, perturbed_guidance_stop: 1 })
     expect(chain.middlewares.map((m) => m.name)).toEqual(["pag"])
-    expect(chain.hooks[0]!.layers).toHaveLength(2)
+    expect(chain.hooks[0]!.targets).toHaveLength(2)
     expect(chain.plan(at(3), { batchSize: 1 }).branches.map((b) => [b.name, b.conditioning])).toEqual([["cond", "cond"], ["pag", "cond"]])
     expect(notes.join(" ")).toMatch(/bug not copied/)
   })

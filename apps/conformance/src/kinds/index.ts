@@ -2,6 +2,7 @@ import type { CaseKind } from "../kind.js"
 import { autopipelineKind } from "./autopipeline.js"
 import { denoiserKind } from "./denoiser.js"
 import { ipAdapterImageEmbedsKind } from "./ip-adapter-image-embeds.js"
+import { ipAdapterPlusProjectionKind } from "./ip-adapter-plus-projection.js"
 import { layerMatchingKind } from "./layer-matching.js"
 import { pendingKinds } from "./pending.js"
 import { pipelinePixartKind } from "./pipeline-pixart.js"
@@ -19,5 +20,6 @@ export const caseKinds: readonly CaseKind[] = [
   pipelinePixartKind,
   autopipelineKind,
   ipAdapterImageEmbedsKind,
+  ipAdapterPlusProjectionKind,
   ...pendingKinds,
 ]

@@ -1,12 +1,28 @@
-import type { BranchSpec, HookActivations } from "../types.js"
+import type { BranchSpec, HookActivation, HookActivations } from "../types.js"
 
-/** Hooks with empty pattern lists dropped, kinds sorted, patterns deduplicated (first-seen order kept). */
+/** The layer patterns of an activation. */
+export function activationLayers(activation: HookActivation | undefined): readonly string[] {
+  if (activation === undefined) return []
+  return Array.isArray(activation) ? (activation as readonly string[]) : (activation as { layers: readonly string[] }).layers
+}
+
+/** The value of an activation (1 for a plain pattern list). */
+export function activationValue(activation: HookActivation | undefined): number {
+  if (activation === undefined || Array.isArray(activation)) return 1
+  return (activation as { value: number }).value
+}
+
+/**
+ * Hooks with empty pattern lists dropped, kinds sorted, patterns deduplicated (first-seen order kept); an activation
+ * whose value is 1 becomes its plain pattern list.
+ */
 export function normalizeHooks(hooks: HookActivations | undefined): HookActivations {
-  const normalized: Record<string, readonly string[]> = {}
+  const normalized: Record<string, HookActivation> = {}
   if (hooks === undefined) return Object.freeze(normalized)
   for (const kind of Object.keys(hooks).sort()) {
-    const patterns = [...new Set(hooks[kind] ?? [])]
-    if (patterns.length > 0) normalized[kind] = Object.freeze(patterns)
+    const patterns = Object.freeze([...new Set(activationLayers(hooks[kind]))])
+    const value = activationValue(hooks[kind])
+    if (patterns.length > 0) normalized[kind] = value === 1 ? patterns : Object.freeze({ layers: patterns, value })
   }
   return Object.freeze(normalized)
 }
@@ -14,7 +30,7 @@ export function normalizeHooks(hooks: HookActivations | undefined): HookActivati
 /** A string equal for two branches exactly when their rows would be computed identically. */
 export function contentKey(branch: BranchSpec): string {
   const hooks = normalizeHooks(branch.hooks)
-  const canonical = Object.keys(hooks).map((kind) => [kind, [...(hooks[kind] ?? [])].sort()])
+  const canonical = Object.keys(hooks).map((kind) => [kind, [...activationLayers(hooks[kind])].sort(), activationValue(hooks[kind])])
   return `${branch.conditioning}|${JSON.stringify(canonical)}`
 }
 
@@ -26,6 +42,9 @@ export const COND_KEY = contentKey({ name: "cond", conditioning: "cond" })
 /** Short human description of a branch spec, for error messages. */
 export function describeBranch(branch: BranchSpec): string {
   const hooks = normalizeHooks(branch.hooks)
-  const parts = Object.keys(hooks).map((kind) => `${kind}: [${(hooks[kind] ?? []).join(", ")}]`)
+  const parts = Object.keys(hooks).map((kind) => {
+    const value = activationValue(hooks[kind])
+    return `${kind}: [${activationLayers(hooks[kind]).join(", ")}]${value === 1 ? "" : ` = ${value}`}`
+  })
   return `"${branch.name}" (${branch.conditioning}${parts.length > 0 ? `, ${parts.join("; ")}` : ", no hooks"})`
 }

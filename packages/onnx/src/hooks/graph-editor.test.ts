@@ -20,6 +20,7 @@ const crossScale: HookKind = {
   name: "cross-scale",
   version: 1,
   cacheKey: "toy",
+  target: "cross-attention",
   layers: (index: LayerIndex) => index.crossAttention.map((a) => a.path),
   install(editor: GraphEditor, index: LayerIndex) {
     const layers = index.crossAttention

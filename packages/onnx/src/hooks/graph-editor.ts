@@ -100,6 +100,30 @@ export class GraphEditor {
     return output
   }
 
+  /** Appends a node whose output gets a name chosen before (e.g. by {@link GraphEditor.fresh}). */
+  addNodeWithOutput(opType: string, inputs: readonly string[], output: string, base: string, attributes: readonly Uint8Array[] = []): void {
+    const node = makeNode({ opType, name: this.fresh(base), inputs, outputs: [output], attributes })
+    this.model.graph.nodes.push(node)
+    this.#nodesByName.set(node.name, node)
+  }
+
+  /**
+   * Makes every node that reads `tensor` read `replacement` instead (how a hook cuts in after a module's output).
+   * A graph output cannot be redirected this way: that is a {@link HookError}.
+   */
+  replaceUses(tensor: string, replacement: string): void {
+    if (this.model.graph.outputs.some((o) => o.name === tensor)) {
+      throw new HookError(
+        `cannot hook "${tensor}": it is a graph output, and a hook can only redirect tensors that other nodes read. Hook a module that is followed by another operation.`,
+      )
+    }
+    for (const node of this.model.graph.nodes) {
+      node.inputs.forEach((input, i) => {
+        if (input === tensor) node.inputs[i] = replacement
+      })
+    }
+  }
+
   /** Replaces input `index` of the named node. */
   rewire(nodeName: string, index: number, expected: string, replacement: string): void {
     const node = this.#nodesByName.get(nodeName)

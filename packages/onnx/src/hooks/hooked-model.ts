@@ -2,7 +2,14 @@ import { Tensor } from "@pagkit/tensor"
 import { HookError } from "../errors.js"
 import type { LayerIndex } from "../layers/layer-index.js"
 import type { ModelSession } from "../session/model-session.js"
+import { controlFeeds } from "./control-feeds.js"
 import type { InstalledHook } from "./hook-kind.js"
+
+function offTensor(shape: readonly number[], value: number): Tensor<"float32"> {
+  const t = Tensor.zeros([...shape])
+  if (value !== 0) t.data.fill(value)
+  return t
+}
 
 /**
  * A session over a hooked graph, with the layer index and the hooks installed. Its control inputs are
@@ -43,35 +50,31 @@ export class HookedModel {
    * model.gates("identity-attention", [[], [], perturbedLayers]) // [uncond, cond, perturbed]
    */
   gates(kind: string, rows: ReadonlyArray<readonly string[]>): Tensor<"float32"> {
-    const layers = this.layers(kind)
-    const column = new Map(layers.map((path, i) => [path, i]))
-    const data = new Float32Array(rows.length * layers.length)
-    rows.forEach((row, b) => {
-      for (const path of row) {
-        const j = column.get(path)
-        if (j === undefined) {
-          throw new HookError(
-            `layer "${path}" is not one of the ${layers.length} layers of hook "${kind}": ${layers.join(", ")}. Resolve patterns with resolveLayers first.`,
-          )
-        }
-        data[b * layers.length + j] = 1
-      }
-    })
-    return new Tensor("float32", data, [rows.length, layers.length])
+    const hook = this.hook(kind)
+    const gates = hook.inputs.find((input) => input.layout === "gates")
+    if (gates === undefined) throw new HookError(`hook kind "${kind}" has no "gates" input; build its feeds with controlFeeds.`)
+    return controlFeeds(hook, rows.map((layers) => ({ layers })))[gates.name] as Tensor<"float32">
   }
 
   /**
    * Runs the model; control inputs not in `feeds` are fed as zeros (all hooks off) for the batch size of
-   * the first fed tensor that shares the control input's batch dimension.
+   * the first fed tensor that shares the control input's batch dimension. `"custom"` inputs must be fed.
    */
   async run(feeds: Readonly<Record<string, Tensor>>, outputNames?: readonly string[]): Promise<Record<string, Tensor>> {
     const complete: Record<string, Tensor> = { ...feeds }
     for (const hook of this.hooks) {
       for (const control of hook.inputs) {
         if (complete[control.name] !== undefined) continue
+        if (control.layout === "custom") {
+          throw new HookError(
+            `control input "${control.name}" of hook "${hook.kind}" was not fed, and its shape depends on the call. Feed the kind's inputs with hookFeeds(kind, model.hook("${hook.kind}"), rows, context) (rows may all be off).`,
+          )
+        }
         const width = hook.layers.length
         complete[control.name] =
-          control.layout === "gates" ? Tensor.zeros([this.#batchOf(feeds, control.name), width]) : Tensor.zeros([width])
+          control.layout === "scales"
+            ? Tensor.zeros([width])
+            : offTensor([this.#batchOf(feeds, control.name), width], control.offValue ?? 0)
       }
     }
     return this.session.run(complete, outputNames)

@@ -7,6 +7,7 @@ import { intAttribute, intsAttribute } from "../proto/build.js"
 import { tensorTypeOf } from "../proto/tensor-type.js"
 import { DataType } from "../proto/types.js"
 import type { GraphEditor } from "./graph-editor.js"
+import { IDENTITY_ATTENTION } from "./hook-kind.js"
 import type { HookKind, InstalledHook } from "./hook-kind.js"
 
 /** Name of the gate input added by {@link identityAttention}. */
@@ -58,8 +59,9 @@ function hookLayer(editor: GraphEditor, layer: AttentionModule, column: number, 
 export function identityAttention(options: IdentityAttentionOptions = {}): HookKind {
   const inputName = options.inputName ?? PAG_GATES_INPUT
   return {
-    name: "identity-attention",
+    name: IDENTITY_ATTENTION,
     version: 1,
+    target: "self-attention",
     cacheKey: inputName,
     layers: (index: LayerIndex) => index.selfAttention.map((a) => a.path),
     install(editor: GraphEditor, index: LayerIndex): InstalledHook {
@@ -72,7 +74,8 @@ export function identityAttention(options: IdentityAttentionOptions = {}): HookK
       editor.addInput(inputName, DataType.FLOAT, [batchParam(editor), layers.length])
       layers.forEach((layer, column) => hookLayer(editor, layer, column, inputName))
       return {
-        kind: "identity-attention",
+        kind: IDENTITY_ATTENTION,
+        target: "self-attention",
         layers: layers.map((a) => a.path),
         inputs: [
           {

@@ -32,7 +32,8 @@ interface CacheEntry {
   readonly external: boolean
 }
 
-const CACHE_FORMAT = 2
+// 4: the layer index gained joint/unprojected attention, module outputs, dual-stream block tensors and feed-forward modules
+const CACHE_FORMAT = 4
 
 async function cacheKey(source: string, hooks: readonly HookKind[]): Promise<string> {
   const info = await stat(source)

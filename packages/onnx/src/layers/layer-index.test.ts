@@ -2,9 +2,11 @@ import { readFile } from "node:fs/promises"
 import { describe, expect, it } from "vitest"
 import { LayerIndexError } from "../errors.js"
 import { model } from "../internal/fixtures.js"
+import { jointAndSingleBlockModel } from "../internal/synthetic-graphs.js"
 import { decodeModel } from "../proto/decode.js"
 import { buildLayerIndex } from "./layer-index.js"
 import { modulePathFromNameScopes, modulePathFromNodeName } from "./module-paths.js"
+import { layerSites } from "./targets.js"
 
 async function indexOf(folder: string) {
   return buildLayerIndex(decodeModel(new Uint8Array(await readFile(model(folder)))))
@@ -57,5 +59,76 @@ describe("buildLayerIndex", () => {
     for (const node of decoded.graph.nodes) node.name = `n${Math.random()}`
     expect(() => buildLayerIndex(decoded)).toThrow(LayerIndexError)
     expect(() => buildLayerIndex(decoded)).toThrow(/name_scopes/)
+  })
+})
+
+describe("layer index: every hookable site", () => {
+  it("indexes SDXL's blocks, feed-forward modules and query sites with the tensors a skip needs", async () => {
+    const index = await indexOf("tiny-sdxl/unet")
+    expect(index.jointAttention).toEqual([])
+    expect(index.unprojectedAttention).toEqual([])
+    expect(index.feedForward).toHaveLength(17)
+    const mid0 = index.blocks.find((b) => b.path === "mid_block.attentions.0.transformer_blocks.0")!
+    expect(mid0.hiddenInput).toBe("/mid_block/attentions.0/proj_in/Add_output_0")
+    expect(mid0.hiddenOutput).toBe("/mid_block/attentions.0/transformer_blocks.0/Add_2_output_0")
+    expect(mid0.encoderInput).toBeUndefined()
+    const ff = index.feedForward!.find((f) => f.path === "mid_block.attentions.0.transformer_blocks.0.ff")!
+    expect(ff).toMatchObject({
+      input: "/mid_block/attentions.0/transformer_blocks.0/norm3/LayerNormalization_output_0",
+      output: "/mid_block/attentions.0/transformer_blocks.0/ff/net.2/Add_output_0",
+      block: "mid_block.attentions.0.transformer_blocks.0",
+    })
+    const attn1 = index.selfAttention.find((a) => a.block === mid0.path)!
+    expect(attn1.output).toBe("/mid_block/attentions.0/transformer_blocks.0/attn1/Div_2_output_0")
+    expect(layerSites(index, "attention-query")).toHaveLength(34)
+    expect(layerSites(index, "attention-query")[0]).toBe("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q")
+    expect(layerSites(index, "block")).toEqual(index.blocks.map((b) => b.path))
+  })
+
+  it("indexes PixArt's blocks and feed-forward modules (the same paths in the dynamo export of SDXL)", async () => {
+    const index = await indexOf("tiny-pixart-sigma/transformer")
+    expect(layerSites(index, "block")).toEqual(Array.from({ length: 12 }, (_, i) => `transformer_blocks.${i}`))
+    expect(layerSites(index, "feed-forward")).toEqual(Array.from({ length: 12 }, (_, i) => `transformer_blocks.${i}.ff`))
+    expect(index.blocks[0]!.hiddenInput).not.toBe(index.blocks[0]!.inputs.find((i) => i.includes("adaln")))
+    const legacy = await indexOf("tiny-sdxl/unet")
+    const dynamo = await indexOf("variants/unet-dynamo")
+    expect(layerSites(dynamo, "block")).toEqual(layerSites(legacy, "block"))
+    expect(layerSites(dynamo, "feed-forward")).toEqual(layerSites(legacy, "feed-forward"))
+  })
+
+  it("recognises SD3 joint attention as its own type and indexes Flux single blocks without to_out", () => {
+    const index = buildLayerIndex(jointAndSingleBlockModel())
+    expect(index.selfAttention).toEqual([])
+    expect(index.crossAttention).toEqual([])
+    expect(index.attention).toEqual([])
+    const [joint] = index.jointAttention!
+    expect(joint).toMatchObject({ path: "transformer_blocks.0.attn", kind: "joint", block: "transformer_blocks.0" })
+    expect(joint!.addK?.matmulNode).toBe("/transformer_blocks.0/attn/add_k_proj/MatMul")
+    expect(joint!.toAddOut?.output).toBe("/transformer_blocks.0/attn/to_add_out/Add_output_0")
+    expect(joint!.output).toBe("/transformer_blocks.0/attn/to_out.0/Add_output_0")
+    const [single] = index.unprojectedAttention!
+    expect(single).toMatchObject({ path: "single_transformer_blocks.0.attn", kind: "self", block: "single_transformer_blocks.0" })
+    expect(single!.output).toBe("/single_transformer_blocks.0/attn/MatMul_1_output_0")
+    expect(layerSites(index, "joint-attention")).toEqual(["transformer_blocks.0.attn"])
+    expect(layerSites(index, "attention-query")).toEqual(["transformer_blocks.0.attn.to_q", "single_transformer_blocks.0.attn.to_q"])
+    expect(layerSites(index, "self-attention")).toEqual([])
+    const [dual, flux] = index.blocks
+    // the text stream is processed last: the image output is found by its residual chain, not by graph order
+    expect(dual).toMatchObject({
+      path: "transformer_blocks.0",
+      hiddenInput: "hidden_states",
+      hiddenOutput: "/transformer_blocks.0/Add_1_output_0",
+      encoderInput: "encoder_hidden_states",
+      encoderOutput: "/transformer_blocks.0/Add_3_output_0",
+    })
+    // the first node of `norm` reads temb; the hidden input is what its LayerNorm reads
+    expect(flux).toMatchObject({ path: "single_transformer_blocks.0", hiddenInput: "/Concat_output_0", hiddenOutput: "/single_transformer_blocks.0/Add_output_0" })
+    expect(layerSites(index, "feed-forward")).toEqual(["transformer_blocks.0.ff", "transformer_blocks.0.ff_context"])
+  })
+
+  it("refuses attention modules whose projections it cannot find, naming them", () => {
+    const model = jointAndSingleBlockModel()
+    for (const node of model.graph.nodes) node.name = node.name.replace("/single_transformer_blocks.0/attn/to_k/", "/single_transformer_blocks.0/attn/qk/")
+    expect(() => buildLayerIndex(model)).toThrow(/"single_transformer_blocks.0.attn" has a to_q projection but no to_k/)
   })
 })

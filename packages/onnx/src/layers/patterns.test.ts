@@ -18,7 +18,7 @@ describe("resolveLayers in diffusers mode matches diffusers' matcher", () => {
         const run = () => resolveLayers(cases.self_attention_modules, [pattern], { mode: "diffusers" })
         if (typeof expected === "string") {
           expect(run).toThrow(LayerPatternError)
-          expect(run).toThrow(new RegExp(`"${pattern.replace(/[.()|]/g, "\\$&")}" matched no self-attention layer`))
+          expect(run).toThrow(new RegExp(`"${pattern.replace(/[.()|]/g, "\\$&")}" matched no self-attention site`))
         } else {
           expect([...run().layers].sort()).toEqual([...expected].sort())
         }

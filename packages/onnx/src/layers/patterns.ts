@@ -3,6 +3,8 @@
 // an unanchored `re.search(pattern, name)` over self-attention module names, ValueError when nothing matches.
 import { LayerPatternError } from "../errors.js"
 import type { LayerIndex } from "./layer-index.js"
+import { layerSites } from "./targets.js"
+import type { LayerTarget } from "./targets.js"
 
 /** How patterns are read. */
 export type LayerPatternMode = "diffusers" | "strict"
@@ -17,6 +19,8 @@ export interface ResolveLayersOptions {
    * diffusers would have selected something else.
    */
   readonly mode?: LayerPatternMode
+  /** Which sites the patterns select among (default `"self-attention"`, PAG's). */
+  readonly target?: LayerTarget
 }
 
 /** Result of {@link resolveLayers}. */
@@ -84,19 +88,19 @@ function list(paths: readonly string[]): string {
   return paths.map((p) => `  ${p}`).join("\n")
 }
 
-function notFound(pattern: string, paths: readonly string[], mode: LayerPatternMode): LayerPatternError {
+function notFound(pattern: string, paths: readonly string[], mode: LayerPatternMode, target: LayerTarget): LayerPatternError {
   const hint =
     mode === "diffusers" && structuredPrefix(pattern) !== undefined
       ? ` ("${pattern}" is the PAG guide's structured syntax, which diffusers does not accept; use mode "strict" or the module path "${structuredPrefix(pattern)}".)`
       : ""
   return new LayerPatternError(
     pattern,
-    `layer pattern "${pattern}" matched no self-attention layer (mode "${mode}").${hint} Available layers:\n${list(paths)}\nPass a part of one of these paths (e.g. "mid", "down_blocks.2"), a regex, or a whole path.`,
+    `layer pattern "${pattern}" matched no ${target} site (mode "${mode}").${hint} Available ${target} sites:\n${list(paths)}\nPass a part of one of these paths (e.g. "mid", "down_blocks.2"), a regex, or a whole path.`,
   )
 }
 
 /**
- * Resolves layer patterns to self-attention module paths. Every pattern must match at least one layer.
+ * Resolves layer patterns to module paths of one target type (default: self-attention). Every pattern must match at least one layer.
  *
  * @example
  * resolveLayers(index, ["mid"]).layers            // ["mid_block.attentions.0.transformer_blocks.0.attn1", …]
@@ -108,14 +112,13 @@ export function resolveLayers(
   options: ResolveLayersOptions = {},
 ): ResolvedLayers {
   const mode = options.mode ?? "diffusers"
-  const paths: readonly string[] = Array.isArray(index)
-    ? (index as readonly string[])
-    : (index as LayerIndex).selfAttention.map((a) => a.path)
+  const target = options.target ?? "self-attention"
+  const paths: readonly string[] = Array.isArray(index) ? (index as readonly string[]) : layerSites(index as LayerIndex, target)
   const selected = new Set<string>()
   const notes: string[] = []
   for (const pattern of patterns) {
     const matched = mode === "diffusers" ? matchDiffusers(pattern, paths) : matchStrict(pattern, paths)
-    if (matched.length === 0) throw notFound(pattern, paths, mode)
+    if (matched.length === 0) throw notFound(pattern, paths, mode, target)
     if (mode === "strict") {
       let diffusers: string[] | undefined
       try {

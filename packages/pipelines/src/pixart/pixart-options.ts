@@ -11,6 +11,8 @@ export const PIXART_DEFAULT_PAG_LAYERS: readonly string[] = Object.freeze(["bloc
 
 /** Options of the pipeline itself (not of one call). */
 export interface PixArtSigmaPipelineOptions {
+  /** `false` makes diffusers' plain `PixArtSigmaPipeline` (no PAG branch); default true (`PixArtSigmaPAGPipeline`). */
+  readonly enablePag?: boolean
   /** `pag_applied_layers`: patterns over self-attention module paths. Default `["blocks.1"]` (diffusers' default). */
   readonly pagAppliedLayers?: string | readonly string[]
   /**

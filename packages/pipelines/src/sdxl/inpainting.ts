@@ -19,7 +19,9 @@ import { strengthTimesteps } from "./timesteps.js"
  */
 export class SdxlInpaintPipeline extends SdxlPipeline<SdxlInpaintOptions> {
   readonly task = "inpainting" as const
-  protected override readonly defaultGuidanceScale = 7.5
+  protected override get defaultGuidanceScale(): number {
+    return 7.5
+  }
 
   protected async prepare(options: SdxlInpaintOptions, ctx: PrepareContext): Promise<PreparedRun> {
     checkNumber("paddingMaskCrop", options.paddingMaskCrop, { min: 0, integer: true })

@@ -4,45 +4,60 @@ import type { Scheduler, SchedulerConfig } from "@pagkit/schedulers"
 import { TorchGenerator, concat } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import type { SdxlModel } from "@pagkit/models-sdxl"
-import { loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
+import { IP_ADAPTER_KIND, loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import { residualInputMap, unetResidualInputs } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
 import { hookedDenoiserOptions } from "@pagkit/models-core"
+import type { HookableDenoiser, RowHooks } from "@pagkit/models-core"
 import { SdxlUnet } from "@pagkit/models-sdxl"
-import { identityAttention } from "@pagkit/onnx"
-import { runDenoisingLoop } from "../denoising-loop.js"
-import { randomSeed } from "../random-seed.js"
 import { InvalidOptionError, PipelineError } from "../errors.js"
-import { guidanceFromOptions, usesUncond } from "../guidance-options.js"
-import { LayerResolver } from "../layer-resolver.js"
-import type { LayerMatching } from "../layer-resolver.js"
+import { usesUncond } from "../guidance-options.js"
 import { PipelineOutput } from "../output.js"
 import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"
+import { PipelineCore } from "../core/pipeline-core.js"
+import type { CoreInit, FamilyRun, OutputParts, RunContext } from "../core/pipeline-core.js"
+import { ModelHost } from "../core/model-host.js"
 import { checkKnownOptions, checkNumber, controlNetOptionNames, ipAdapterOptionNames, knownOptions } from "./sdxl-options.js"
 import type { SdxlCallOptions } from "./sdxl-options.js"
 import { textConditioning } from "./text-conditioning.js"
 import { controlNetExtras, ipAdapterExtras, prepareControlImages } from "./unet-extras.js"
 import type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./unet-extras.js"
 
+function requireModel(model: SdxlModel | undefined): SdxlModel {
+  if (model === undefined) throw new InvalidOptionError("an SDXL pipeline needs { host } or { model }.")
+  return model
+}
+
 /** The three SDXL tasks. */
 export type SdxlTask = keyof typeof knownOptions
 
-/** What a pipeline is made of; `fromPipe` shares `model` (every session) between pipelines. */
-export interface SdxlPipelineInit {
-  readonly model: SdxlModel
+/**
+ * The SDXL model host: the loaded model, its UNet's hook kinds and the loaded IP-Adapter, shared by every pipeline
+ * made from one another with `fromPipe` (loading an IP-Adapter changes the shared UNet, as in diffusers).
+ */
+export class SdxlHost extends ModelHost<SdxlModel> {
+  /** The loaded IP-Adapter (its kind is among {@link kinds}), if any. */
+  ipAdapter: LoadedIpAdapter | undefined
+  /** The UNet's `model.onnx`, for rewriting the graph again (hook kinds, IP-Adapter); undefined for ready sessions. */
+  readonly unetPath: string | undefined
+
+  constructor(init: ConstructorParameters<typeof ModelHost<SdxlModel>>[0] & { readonly unetPath?: string | undefined; readonly ipAdapter?: LoadedIpAdapter | undefined }) {
+    super(init)
+    this.unetPath = init.unetPath
+    this.ipAdapter = init.ipAdapter
+  }
+}
+
+/** What a pipeline is made of; `fromPipe` shares the host (every session) between pipelines. */
+export interface SdxlPipelineInit extends Omit<CoreInit<SdxlModel>, "host"> {
+  /** The model host (shared with `fromPipe`); or give `model` for a pipeline over ready sessions. */
+  readonly host?: SdxlHost
+  readonly model?: SdxlModel
   /** Default: the folder's `scheduler/scheduler_config.json`. */
   readonly schedulerConfig?: SchedulerConfig
-  /** PAG layer patterns; undefined for a pipeline without PAG. */
-  readonly pagAppliedLayers?: readonly string[] | undefined
-  /** How layer patterns are read (default `"diffusers"`). */
-  readonly layerMatching?: LayerMatching
-  /** The UNet's `model.onnx`, for adapters that rewrite the graph again (IP-Adapter). */
-  readonly unetPath?: string | undefined
-  /** A loaded IP-Adapter (its hooked UNet is `model.unet`). */
-  readonly ipAdapter?: LoadedIpAdapter | undefined
-  /** ControlNets; `model.unet` must take residual inputs. */
+  /** ControlNets; the UNet must take residual inputs. */
   readonly controlnets?: readonly ControlNet[] | undefined
 }
 
@@ -95,122 +110,99 @@ function batchOf(options: SdxlCallOptions): number {
  * What the SDXL text-to-image, image-to-image and inpainting pipelines share: prompt encoding, guidance, the step
  * loop over the (hooked) UNet, decoding. A task supplies its latents and timesteps.
  */
-export abstract class SdxlPipeline<O extends SdxlCallOptions> {
+export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCore<O, SdxlModel, PipelineOutput> {
   abstract readonly task: SdxlTask
-  /** CFG scale when the call gives none (diffusers: 5, inpainting 7.5). */
-  protected readonly defaultGuidanceScale: number = 5
   /** Scheduler config; each call builds a fresh scheduler from it. */
   schedulerConfig: SchedulerConfig
-  readonly layerResolver: LayerResolver | undefined
-  /** The UNet's `model.onnx` (undefined when the pipeline was built from a ready model). */
-  readonly unetPath: string | undefined
   /** ControlNets of this pipeline (empty for plain pipelines). */
   readonly controlnets: readonly ControlNet[]
-  #model: SdxlModel
-  #ipAdapter: LoadedIpAdapter | undefined
-  #pagLayers: readonly string[] | undefined
+  declare readonly host: SdxlHost
 
   constructor(init: SdxlPipelineInit) {
-    this.#model = init.model
-    this.unetPath = init.unetPath
+    const host = init.host ?? new SdxlHost({ model: requireModel(init.model), kinds: [] })
+    super({ ...init, host })
+    const model = host.model
     this.controlnets = init.controlnets ?? []
     // fails now, naming the UNet's inputs, when the UNet takes no ControlNet residuals
-    for (const controlnet of this.controlnets) residualInputMap(init.model.unet.session, controlnet)
-    if (this.controlnets.length === 0 && unetResidualInputs(init.model.unet.session) !== undefined) {
+    for (const controlnet of this.controlnets) residualInputMap(model.unet.session, controlnet)
+    if (this.controlnets.length === 0 && unetResidualInputs(model.unet.session) !== undefined) {
       throw new PipelineError(
         "CONTROLNET_REQUIRED",
-        `this UNet takes ControlNet residual inputs (${unetResidualInputs(init.model.unet.session)!.join(", ")}), so it needs a ControlNet: pass { controlnet }, or load the folder's plain UNet.`,
+        `this UNet takes ControlNet residual inputs (${unetResidualInputs(model.unet.session)!.join(", ")}), so it needs a ControlNet: pass { controlnet }, or load the folder's plain UNet.`,
       )
     }
-    this.#ipAdapter = init.ipAdapter
-    this.schedulerConfig = init.schedulerConfig ?? init.model.schedulerConfig
-    const index = init.model.unet.layerIndex
-    this.layerResolver = index === undefined ? undefined : new LayerResolver(index, init.layerMatching ?? "diffusers")
-    this.#pagLayers = undefined
+    this.schedulerConfig = init.schedulerConfig ?? model.schedulerConfig
     if (init.pagAppliedLayers !== undefined) this.setPagAppliedLayers(init.pagAppliedLayers)
   }
 
-  /** The loaded model (sessions shared with pipelines made by `fromPipe`). */
-  get model(): SdxlModel {
-    return this.#model
+  /** CFG scale when the call gives none (diffusers: 5, inpainting 7.5). */
+  protected get defaultGuidanceScale(): number {
+    return 5
+  }
+
+  protected denoiserOf(model: SdxlModel): HookableDenoiser {
+    return model.unet
+  }
+
+  /** The UNet's `model.onnx` (undefined when the pipeline was built from a ready model). */
+  get unetPath(): string | undefined {
+    return this.host.unetPath
   }
 
   /** The loaded IP-Adapter, if any. */
   get ipAdapter(): LoadedIpAdapter | undefined {
-    return this.#ipAdapter
+    return this.host.ipAdapter
   }
 
   /** diffusers' class for this task, ControlNet and PAG setting (e.g. `StableDiffusionXLPAGPipeline`). */
   get className(): string {
-    return diffusersClassName(this.task, this.controlnets.length > 0, this.#pagLayers !== undefined)
+    return diffusersClassName(this.task, this.controlnets.length > 0, this.pagAppliedLayers !== undefined)
   }
 
   /** Option names this pipeline's calls take. */
   get acceptedOptions(): ReadonlySet<string> {
     const names = new Set(knownOptions[this.task])
-    if (this.#ipAdapter !== undefined) for (const n of ipAdapterOptionNames) names.add(n)
+    if (this.ipAdapter !== undefined) for (const n of ipAdapterOptionNames) names.add(n)
     if (this.controlnets.length > 0) for (const n of [...controlNetOptionNames, controlImageOption(this.task)]) names.add(n)
     return names
   }
 
   /**
    * Loads an IP-Adapter (diffusers' `load_ip_adapter`): the UNet graph is rewritten with the decoupled
-   * cross-attention hook (PAG's hook kept), weights from the safetensors become graph initializers. The scale
-   * starts at 1.0, as in diffusers. Pipelines made from this one with `fromPipe` afterwards share it.
+   * cross-attention hook (the other hook kinds kept), weights become graph initializers. The scale starts at 1.0,
+   * as in diffusers. Every pipeline sharing this one's model (`fromPipe`) gets it, as in diffusers.
    * @example
    * await pipe.loadIpAdapter({ weights: "ip-adapter.safetensors", imageEncoder: "image_encoder" })
    * pipe.setIpAdapterScale(0.8)
    */
   async loadIpAdapter(options: LoadIpAdapterOptions): Promise<void> {
-    if (this.unetPath === undefined) {
+    const unetPath = this.host.unetPath
+    if (unetPath === undefined) {
       throw new PipelineError("NO_UNET_PATH", "this pipeline was built from a model without its UNet file path; load it with fromPretrained to add an IP-Adapter.")
     }
+    if (this.host.ipAdapter !== undefined) await this.unloadIpAdapter()
     const adapter = await loadIpAdapter(options)
-    const unet = await loadIpAdapterUnet(this.unetPath, adapter, { hooks: [identityAttention()] })
-    this.#model = this.#model.withUnet(new SdxlUnet(hookedDenoiserOptions(unet.model)))
-    this.#ipAdapter = { adapter, unet }
+    const others = this.host.kinds.filter((k) => k.name !== IP_ADAPTER_KIND)
+    const unet = await loadIpAdapterUnet(unetPath, adapter, { hooks: others })
+    const old = this.host.model
+    this.host.replace(old.withUnet(new SdxlUnet(hookedDenoiserOptions(unet.model, { kinds: [...others, adapter.hook()] }))), [...others, adapter.hook()])
+    this.host.ipAdapter = { adapter, unet }
+    await old.unet.session.release?.()
   }
 
   /** diffusers' `set_ip_adapter_scale`: one number, or a per-block map (`{ down: { block_2: [0, 1] }, mid: 1 }`). */
   setIpAdapterScale(scale: IpAdapterScaleInput): void {
-    if (this.#ipAdapter === undefined) throw new PipelineError("NO_IP_ADAPTER", "no IP-Adapter is loaded; call loadIpAdapter first.")
-    this.#ipAdapter.unet.setIpAdapterScale(scale)
+    if (this.host.ipAdapter === undefined) throw new PipelineError("NO_IP_ADAPTER", "no IP-Adapter is loaded; call loadIpAdapter first.")
+    this.host.ipAdapter.unet.setIpAdapterScale(scale)
   }
 
-  /** diffusers' `unload_ip_adapter`: back to the UNet graph with only PAG's hook. */
+  /** diffusers' `unload_ip_adapter`: back to the UNet graph with only the other hook kinds. */
   async unloadIpAdapter(): Promise<void> {
-    if (this.#ipAdapter === undefined) return
-    const plain = await this.#ipAdapter.unet.unloadIpAdapter()
-    await this.#ipAdapter.adapter.release()
-    this.#model = this.#model.withUnet(new SdxlUnet(hookedDenoiserOptions(plain)))
-    this.#ipAdapter = undefined
-  }
-
-  /** PAG layer patterns, or undefined when PAG is not enabled. */
-  get pagAppliedLayers(): readonly string[] | undefined {
-    return this.#pagLayers
-  }
-
-  /** Module paths the PAG patterns select (empty without PAG). */
-  get pagLayersResolved(): readonly string[] {
-    return this.#pagLayers === undefined || this.layerResolver === undefined ? [] : this.layerResolver.resolve(this.#pagLayers)
-  }
-
-  /**
-   * Changes the PAG layers; takes effect on the next call. Only gate values change: no session is rebuilt.
-   * @example
-   * pipe.setPagAppliedLayers(["down.block_2", "up.block_1.attentions_0"])
-   */
-  setPagAppliedLayers(layers: string | readonly string[]): void {
-    const list = typeof layers === "string" ? [layers] : [...layers]
-    if (!this.model.unet.hookKinds.includes("identity-attention") || this.layerResolver === undefined) {
-      throw new PipelineError(
-        "PAG_NOT_INSTALLED",
-        `this pipeline's UNet has no identity-attention hook, so PAG layers cannot be set. Load it with { enablePag: true }.`,
-      )
-    }
-    this.layerResolver.resolve(list) // fails now, listing valid layers, if a pattern matches nothing
-    this.#pagLayers = list
+    const loaded = this.host.ipAdapter
+    if (loaded === undefined) return
+    this.host.ipAdapter = undefined
+    await this.host.setKinds(this.host.kinds.filter((k) => k.name !== IP_ADAPTER_KIND))
+    await loaded.adapter.release()
   }
 
   /**
@@ -229,11 +221,16 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     this.schedulerConfig = { ...built.config, _class_name: built.className }
   }
 
+  /** Clears PAG (`fromPipe(…, { enablePag: false })`). */
+  withoutPag(): this {
+    this.disablePag()
+    return this
+  }
+
   /** Builds this task's latents and timesteps. */
   protected abstract prepare(options: O, ctx: PrepareContext): Promise<PreparedRun>
 
-  /** Runs the pipeline. */
-  async run(options: O): Promise<PipelineOutput> {
+  protected checkCall(options: O): void {
     checkKnownOptions(options, this.acceptedOptions, this.className)
     checkNumber("numInferenceSteps", options.numInferenceSteps, { min: 1, integer: true })
     checkNumber("numImagesPerPrompt", options.numImagesPerPrompt, { min: 1, integer: true })
@@ -242,17 +239,17 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     checkNumber("pagScale", options.pagScale, { min: 0 })
     checkNumber("pagAdaptiveScale", options.pagAdaptiveScale, { min: 0 })
     checkNumber("denoisingEnd", options.denoisingEnd, { min: 0, max: 1, minExclusive: true })
-    const chain = guidanceFromOptions(options, { guidanceScale: this.defaultGuidanceScale, pagLayers: this.#pagLayers })
-    for (const hook of chain.hooks) {
-      if (!this.model.unet.hookKinds.includes(hook.kind) || this.layerResolver === undefined) {
-        throw new PipelineError("HOOK_NOT_INSTALLED", `guidance "${hook.branch}" needs the "${hook.kind}" hook, which this UNet lacks. Load the pipeline with { enablePag: true }.`)
-      }
-      this.layerResolver.resolve(hook.layers)
-    }
+  }
+
+  protected makeOutput(parts: OutputParts): PipelineOutput {
+    return new PipelineOutput(parts)
+  }
+
+  protected async prepareRun(options: O, run: RunContext): Promise<FamilyRun> {
+    const { chain } = run
+    const generator = run.generator as TorchGenerator
     const numImages = options.numImagesPerPrompt ?? 1
     const batchSize = batchOf(options) * numImages
-    const seed = options.generator === undefined ? (options.seed ?? randomSeed()) : undefined
-    const generator = options.generator ?? new TorchGenerator(seed!)
     const scheduler = createScheduler(this.schedulerConfig)
     const numInferenceSteps = options.timesteps?.length ?? options.sigmas?.length ?? options.numInferenceSteps ?? 50
     const controlImages = await this.#controlImages(options, batchSize, numImages)
@@ -261,38 +258,29 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
     const prepared = await this.prepare(options, { scheduler, generator, batchSize, numInferenceSteps, impliedSize })
     const doCfg = usesUncond(chain, prepared.timesteps)
     const extras = await this.#extras(options, controlImages, { doCfg, batchSize })
-    const text = await this.model.encodePrompt({
+    const model = this.model
+    const text = await model.encodePrompt({
       prompt: options.prompt, prompt2: options.prompt2, negativePrompt: options.negativePrompt,
       negativePrompt2: options.negativePrompt2, numImagesPerPrompt: numImages, doCfg,
       promptEmbeds: options.promptEmbeds, pooledPromptEmbeds: options.pooledPromptEmbeds,
       negativePromptEmbeds: options.negativePromptEmbeds, negativePooledPromptEmbeds: options.negativePooledPromptEmbeds,
       clipSkip: options.clipSkip,
     })
-    const sources = textConditioning(this.model, { options, prepared, text, batchSize })
-    const usedPatterns = new Map<string, readonly string[]>() // hook patterns some row used, for warnings
-    const latents = await runDenoisingLoop({
+    const sources = { ...textConditioning(model, { options, prepared, text, batchSize }), ...extras.rowSources }
+    return {
       scheduler,
-      chain,
       timesteps: prepared.timesteps,
       latents: prepared.latents,
       generator,
-      ...(options.eta === undefined ? {} : { eta: options.eta }),
-      ...(options.passes === undefined ? {} : { passes: options.passes }),
-      denoise: (pass, modelInput, ctx) => {
-        for (const row of pass.rows) for (const patterns of Object.values(row.hooks)) usedPatterns.set(JSON.stringify(patterns), patterns)
-        return this.#denoise(pass, modelInput, ctx, { ...sources, ...extras.rowSources }, prepared, extras)
-      },
+      batchSize,
+      warnings: text.warnings,
+      denoise: (pass, modelInput, ctx, hooks) => this.#denoise(model, { pass, modelInput, ctx, hooks }, sources, prepared, extras),
       ...(prepared.afterStep === undefined ? {} : { afterStep: prepared.afterStep }),
-      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    })
-    const notes = [...usedPatterns.values()].flatMap((patterns) => this.layerResolver?.notes(patterns) ?? [])
-    const warnings = [...text.warnings, ...notes]
-    if (options.outputType === "latent") return new PipelineOutput({ images: undefined, latents, seed, warnings })
-    if (options.signal?.aborted === true) throw new PipelineError("ABORTED", "the run was aborted before decoding.")
-    let images = await this.model.vae.decode(latents)
-    if (prepared.finishImages !== undefined) images = await prepared.finishImages(images)
-    return new PipelineOutput({ images, latents, seed, warnings })
+      decode: async (latents) => {
+        const images = await model.vae.decode(latents)
+        return prepared.finishImages === undefined ? images : prepared.finishImages(images)
+      },
+    }
   }
 
   async #controlImages(options: O, batchSize: number, numImages: number): Promise<Tensor<"float32">[]> {
@@ -307,7 +295,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
   }
 
   async #extras(options: O, controlImages: readonly Tensor<"float32">[], run: { doCfg: boolean; batchSize: number }): Promise<UnetExtras> {
-    const ip = this.#ipAdapter === undefined ? undefined : await ipAdapterExtras(this.#ipAdapter, options as IpAdapterCallOptions, run)
+    const ip = this.ipAdapter === undefined ? undefined : await ipAdapterExtras(this.ipAdapter, options as IpAdapterCallOptions, run)
     const control =
       this.controlnets.length === 0
         ? undefined
@@ -316,13 +304,13 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
   }
 
   async #denoise(
-    pass: PlannedPass,
-    modelInput: Tensor<"float32">,
-    ctx: StepContext,
+    model: SdxlModel,
+    step: { readonly pass: PlannedPass; readonly modelInput: Tensor<"float32">; readonly ctx: StepContext; readonly hooks: readonly (RowHooks | undefined)[] },
     sources: Record<string, RowSource>,
     prepared: PreparedRun,
     extras: UnetExtras,
   ): Promise<Tensor<"float32">> {
+    const { pass, modelInput, ctx, hooks } = step
     const inputs = gatherRows(pass, { ...sources, sample: modelInput })
     const extra: Record<string, Tensor> = {}
     for (const name of Object.keys(extras.rowSources)) extra[name] = inputs[name]!
@@ -331,14 +319,13 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> {
       prepared.sampleExtras === undefined
         ? (inputs["sample"] as Tensor<"float32">)
         : (gatherRows(pass, { sample: concat([modelInput, prepared.sampleExtras], 1) })["sample"] as Tensor<"float32">)
-    const resolver = this.layerResolver
-    return this.model.unet.denoise({
+    return model.unet.denoise({
       sample,
       timestep: ctx.timestep,
       encoderHiddenStates: inputs["encoder_hidden_states"] as Tensor<"float32">,
       textEmbeds: inputs["text_embeds"] as Tensor<"float32">,
       timeIds: inputs["time_ids"] as Tensor<"float32">,
-      hooks: pass.rows.map((row) => resolver?.rowHooks(row.hooks)),
+      hooks,
       extra,
       shared: extras.shared,
     })

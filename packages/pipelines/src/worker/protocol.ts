@@ -2,19 +2,28 @@ import { Tensor } from "@pagkit/tensor"
 import type { DType, DataTypeMap, Shape } from "@pagkit/tensor"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import type { SchedulerConfig } from "@pagkit/schedulers"
+import { GuidanceChain } from "@pagkit/guidance"
+import type { GuidanceJSON } from "@pagkit/guidance"
 import type { LayerMatching } from "../layer-resolver.js"
-import type { SdxlTask } from "../sdxl/sdxl-pipeline.js"
+import type { PipelineTask } from "../core/family.js"
+import type { PixArtSigmaCallOptions } from "../pixart/pixart-options.js"
 import type { SdxlInpaintOptions, SdxlText2ImageOptions } from "../sdxl/sdxl-options.js"
 import type { WireError } from "./remote-error.js"
 
 /** The `workerData` flag that makes `worker-entry.ts` serve. */
 export const WORKER_FLAG = "pagkitPipelineWorker"
 
-/** Which pipeline a worker loads: everything `AutoPipelineFor….fromPretrained` needs, as plain data. */
+/** Which pipeline a worker loads: everything `DiffusionPipeline.fromPretrained` needs, as plain data. */
 export interface WorkerPipelineSpec {
-  readonly task: SdxlTask
-  /** A diffusers ONNX folder (absolute, or relative to the worker's working directory). */
+  readonly task: PipelineTask
+  /** A diffusers ONNX folder of any family in the worker's family table (absolute, or relative to the worker's cwd). */
   readonly modelDir: string
+  /**
+   * A module (absolute path, file URL or package name) the worker imports for plugins: its exports `hookKinds`
+   * (`HookKind[]`, added to the hook catalogue), `guidance` (a `GuidanceCatalogue`, merged over pagkit's) and
+   * `families` (a `FamilyTable`, tried before pagkit's). Plugins cannot cross threads as values; a module can.
+   */
+  readonly plugins?: string
   readonly enablePag?: boolean
   /** PAG layer patterns (default `["mid"]`). */
   readonly pagAppliedLayers?: string | readonly string[]
@@ -33,8 +42,11 @@ export interface WorkerPipelineSpec {
   readonly ipAdapterScale?: IpAdapterScaleInput
 }
 
-/** Call options that cannot cross a thread (functions, live objects): use the worker's `onProgress` and `signal`. */
-export const unserializableOptions = ["onStep", "signal", "generator", "guidance"] as const
+/**
+ * Call options that cannot cross a thread (functions, live objects): use the worker's `onProgress` and `signal`.
+ * A guidance chain crosses as its JSON (`chain.toJSON()`, done for you).
+ */
+export const unserializableOptions = ["onStep", "signal", "generator", "onWarning"] as const
 
 /** One of {@link unserializableOptions}. */
 export type UnserializableOption = (typeof unserializableOptions)[number]
@@ -43,8 +55,12 @@ export type UnserializableOption = (typeof unserializableOptions)[number]
  * A pipeline call as plain data: prompts, sizes, steps, scales, seed, images as file paths, encoded bytes or tensors.
  * Tensors are copied to the worker; the caller keeps its own.
  */
-export type WorkerCallOptions = Omit<SdxlText2ImageOptions, UnserializableOption> &
-  Partial<Omit<SdxlInpaintOptions, UnserializableOption | keyof SdxlText2ImageOptions>>
+export type WorkerCallOptions = Omit<SdxlText2ImageOptions, UnserializableOption | "guidance"> &
+  Partial<Omit<SdxlInpaintOptions, UnserializableOption | keyof SdxlText2ImageOptions>> &
+  Partial<Omit<PixArtSigmaCallOptions, UnserializableOption | keyof SdxlText2ImageOptions>> & {
+    /** A guidance chain (sent as its JSON) or its JSON form; custom strategies need the worker's `plugins` module. */
+    readonly guidance?: GuidanceChain | GuidanceJSON
+  }
 
 /** One run: which pipeline, and the call. */
 export interface WorkerRunRequest {
@@ -117,7 +133,7 @@ function isWireTensor(value: unknown): value is WireTensor {
 
 /** Call options with every tensor replaced by its plain-data form (top-level values and arrays of them). */
 export function callToWire(call: object): Record<string, unknown> {
-  const encode = (value: unknown): unknown => (value instanceof Tensor ? toWire(value) : value)
+  const encode = (value: unknown): unknown => (value instanceof Tensor ? toWire(value) : value instanceof GuidanceChain ? value.toJSON() : value)
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(call)) {
     if (value === undefined) continue

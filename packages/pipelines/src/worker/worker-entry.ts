@@ -8,6 +8,7 @@ import type { MessagePort } from "node:worker_threads"
 import { AbortedError } from "../errors.js"
 import type { PipelineOutput } from "../output.js"
 import { PipelineCache } from "./pipeline-cache.js"
+import { pluginLoader } from "./plugins.js"
 import { WORKER_FLAG, callFromWire, prepareTransfer } from "./protocol.js"
 import type { HostMessage, WireResult, WireTensor, WorkerMessage } from "./protocol.js"
 import { serializeError } from "./remote-error.js"
@@ -19,7 +20,7 @@ function yieldToMessages(): Promise<void> {
 
 /** Handles run and cancel messages on `port`, one run at a time, keeping the loaded pipeline between runs. */
 export function serveWorker(port: MessagePort | NonNullable<typeof parentPort>): void {
-  const cache = new PipelineCache()
+  const cache = new PipelineCache(pluginLoader())
   const controllers = new Map<number, AbortController>()
   let queue: Promise<void> = Promise.resolve()
   const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer)
@@ -41,7 +42,7 @@ export function serveWorker(port: MessagePort | NonNullable<typeof parentPort>):
           await yieldToMessages()
         },
       }
-      const output: PipelineOutput = await pipe.run(call)
+      const output: PipelineOutput = await (pipe.run as (options: typeof call) => Promise<PipelineOutput>)(call)
       const timings = { loadMs, runMs: performance.now() - runStart }
       const { wires, transfer } = prepareTransfer([output.images, output.latents])
       const result: WireResult = { className: pipe.className, timings, images: wires[0], latents: wires[1] as WireTensor, seed: output.seed, warnings: [...output.warnings] }

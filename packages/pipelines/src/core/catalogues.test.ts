@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest"
+import { IDENTITY_ATTENTION as PAG_KIND, pag } from "@pagkit/guidance-pag"
+import { cfg } from "@pagkit/guidance-cfg"
+import { IDENTITY_ATTENTION } from "@pagkit/onnx"
+import { defaultGuidanceCatalogue, defaultHookKinds, kindsByName } from "./catalogues.js"
+
+describe("the default catalogues", () => {
+  it("have a hook kind for every kind a shipped middleware declares", () => {
+    expect(PAG_KIND).toBe(IDENTITY_ATTENTION)
+    const kinds = kindsByName(defaultHookKinds())
+    const declared = [pag({ scale: 3, layers: ["mid"] }), cfg({ scale: 5 })].flatMap((m) => m.hooks ?? []).map((h) => h.kind)
+    for (const kind of declared) expect(kinds.has(kind), `hook kind "${kind}" is in defaultHookKinds()`).toBe(true)
+  })
+  it("build every shipped strategy back from its JSON", () => {
+    for (const middleware of [cfg({ scale: 7, rescale: 0.3 }), pag({ scale: 2, layers: ["mid"], adaptiveScale: 0.01 })]) {
+      const { name, ...options } = middleware.toJSON!()
+      const factory = defaultGuidanceCatalogue[name]
+      expect(factory, `catalogue has "${name}"`).toBeDefined()
+      expect(factory!(options).toJSON!()).toEqual(middleware.toJSON!())
+    }
+  })
+  it("lets a later catalogue replace a kind of the same name", () => {
+    const mine = { ...defaultHookKinds()[0]!, version: 99 }
+    expect(kindsByName(defaultHookKinds(), [mine]).get(IDENTITY_ATTENTION)?.version).toBe(99)
+  })
+})
