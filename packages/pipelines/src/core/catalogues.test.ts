@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest"
 import { IDENTITY_ATTENTION as PAG_KIND, pag } from "@pagkit/guidance-pag"
+import { apg } from "@pagkit/guidance-apg"
 import { cfg } from "@pagkit/guidance-cfg"
 import { seg } from "@pagkit/guidance-seg"
 import { slg } from "@pagkit/guidance-slg"
+import { cfgZeroStar } from "@pagkit/guidance-cfg-zero-star"
+import { fdg } from "@pagkit/guidance-fdg"
+import { mambo } from "@pagkit/guidance-mambo"
+import { tcfg } from "@pagkit/guidance-tcfg"
 import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import { defaultGuidanceCatalogue, defaultHookKinds, kindsByName } from "./catalogues.js"
 
@@ -19,6 +24,11 @@ describe("the default catalogues", () => {
       pag({ scale: 2, layers: ["mid"], adaptiveScale: 0.01 }),
       seg({ scale: 3, blurSigma: 10, layers: ["mid"] }),
       slg({ scale: 2.8, layers: [7, 8] }),
+      apg({ scale: 10, eta: 0, momentum: -0.5, normDim: -1 }),
+      cfgZeroStar({ scale: 4, zeroInitSteps: 2 }),
+      tcfg({ scale: 6, window: [0, 0.5] }),
+      fdg({ scales: [10, 5, 2], parallelWeights: 0.5 }),
+      mambo({ scale: 10, alpha: 4 }),
     ]) {
       const { name, ...options } = middleware.toJSON!()
       const factory = defaultGuidanceCatalogue[name]
