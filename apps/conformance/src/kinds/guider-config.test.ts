@@ -81,16 +81,26 @@ describe("guidanceFromGuiderConfig", () => {
     expect(notes.join(" ")).toMatch(/bug not copied/)
   })
 
-  it("says SEG and SLG are not supported yet, and names unknown classes, keys and mismatched _class_name", () => {
+  it("maps SEG and SLG (layers required, as in diffusers) to cfg + seg / slg with the guider's window", () => {
     for (const name of ["SmoothedEnergyGuidance", "SkipLayerGuidance"]) {
-      expect(() => guidanceFromGuiderConfig(name, {})).toThrow(GuiderConfigError)
-      expect(() => guidanceFromGuiderConfig(name, {})).toThrow(/not supported yet/)
+      expect(() => guidanceFromGuiderConfig(name, {})).toThrow(GuiderConfigError) // no layers: diffusers raises too
     }
+    const slgChain = guidanceFromGuiderConfig("SkipLayerGuidance", saved("SkipLayerGuidance", { guidance_scale: 7, skip_layer_guidance_layers: [7, 8] })).chain
+    expect(slgChain.toJSON()).toEqual({
+      guidance: [
+        { name: "cfg", scale: 7, rescale: 0, window: [0, 1] },
+        { name: "slg", scale: 2.8, layers: ["^(?:blocks|transformer_blocks|single_transformer_blocks|layers|visual_transformer_blocks|temporal_transformer_blocks)\\.7$", "^(?:blocks|transformer_blocks|single_transformer_blocks|layers|visual_transformer_blocks|temporal_transformer_blocks)\\.8$"], window: [0.01, 0.2], windowRule: "guider", useOriginalFormulation: false },
+      ],
+    })
+    const segMapping = guidanceFromGuiderConfig("SmoothedEnergyGuidance", { seg_guidance_scale: 3, seg_blur_sigma: 10, seg_guidance_layers: 2 })
+    expect(segMapping.chain.toJSON().guidance[1]).toMatchObject({ name: "seg", scale: 3, blurSigma: 10, blurThresholdInf: 9999, window: [0, 1] })
+    expect(segMapping.notes.join(" ")).toMatch(/never applies its hook/)
+    expect(() => guidanceFromGuiderConfig("SkipLayerGuidance", { skip_layer_config: { indices: [1], skip_ff: false } })).toThrow(/skip_ff=false is not mapped yet/)
     expect(() => guidanceFromGuiderConfig("FancyGuidance", {})).toThrow(/unknown guider class "FancyGuidance"; pagkit maps ClassifierFreeGuidance/)
     expect(() => guidanceFromGuiderConfig("MagnitudeAwareGuidance", { alpha: 2, beta: 3 })).toThrow(/unknown key\(s\) "beta"/)
     expect(() => guidanceFromGuiderConfig("MagnitudeAwareGuidance", saved("ClassifierFreeGuidance", {}))).toThrow(/_class_name "ClassifierFreeGuidance"/)
     expect(() => guidanceFromGuiderConfig("MagnitudeAwareGuidance", { alpha: "8" })).toThrow(/"alpha" should be a finite number/)
-    expect(() => guidanceFromGuiderConfig("SkipLayerGuidance", {})).toThrow(expect.objectContaining({ code: "GUIDER_NOT_SUPPORTED" }))
+    expect(() => guidanceFromGuiderConfig("AutoGuidance", {})).toThrow(expect.objectContaining({ code: "GUIDER_NOT_SUPPORTED" }))
     expect(() => guidanceFromGuiderConfig("TangentialClassifierFreeGuidance", { eta: 1 })).toThrow(expect.objectContaining({ code: "GUIDER_CONFIG_INVALID" }))
   })
 })

@@ -8,6 +8,8 @@ import { cfgZeroStar } from "@pagkit/guidance-cfg-zero-star"
 import { fdg } from "@pagkit/guidance-fdg"
 import { mambo } from "@pagkit/guidance-mambo"
 import { pag } from "@pagkit/guidance-pag"
+import { seg } from "@pagkit/guidance-seg"
+import { slg } from "@pagkit/guidance-slg"
 import { tcfg } from "@pagkit/guidance-tcfg"
 
 /** A guider's `guider_config.json`, as diffusers' `save_pretrained` writes it. */
@@ -43,10 +45,10 @@ export const SUPPORTED_GUIDERS = [
   "FrequencyDecoupledGuidance",
   "MagnitudeAwareGuidance",
   "PerturbedAttentionGuidance",
+  "SmoothedEnergyGuidance",
+  "SkipLayerGuidance",
 ] as const
 const NOT_YET: Readonly<Record<string, string>> = {
-  SmoothedEnergyGuidance: "@pagkit/guidance-seg (the smoothed-energy attention hook) is not built yet",
-  SkipLayerGuidance: "@pagkit/guidance-slg (the skip-block hook) is not built yet",
   AutoGuidance: "AutoGuidance needs a second, weaker model, which pagkit pipelines do not load",
   AdaptiveProjectedMixGuidance: "AdaptiveProjectedMixGuidance has no pagkit middleware yet",
 }
@@ -141,6 +143,17 @@ function blockPatterns(indices: unknown, fqn: unknown, className: string): strin
   return (list as number[]).map((i) => `^${stack}\\.${i}\\.`)
 }
 
+/** Block patterns (sites of target "block") for a `LayerSkipConfig`'s indices: the blocks `fqn.i` themselves. */
+function blockSites(indices: unknown, fqn: unknown, className: string): string[] {
+  return blockPatterns(indices, fqn, className).map((p) => `${p.slice(0, -2)}$`)
+}
+
+/** The `LayerSkipConfig`-style entries of a guider (`skip_layer_config`, `seg_guidance_config`): one dict or a list. */
+function layerConfigs(value: unknown): Record<string, unknown>[] {
+  if (value === undefined || value === null) return []
+  return (Array.isArray(value) ? value : [value]) as Record<string, unknown>[]
+}
+
 function mapCfg(read: ConfigReader, notes: string[]): GuidanceMiddleware[] {
   const scale = read.number("guidance_scale", 7.5)
   const rescale = read.number("guidance_rescale", 0)
@@ -164,7 +177,7 @@ function mapCfg(read: ConfigReader, notes: string[]): GuidanceMiddleware[] {
 /**
  * Builds the pagkit chain for a diffusers guider from its class name and `guider_config.json`
  * (snake_case keys; `_class_name`/`_diffusers_version` ignored). Unknown keys and unknown classes are
- * errors; SmoothedEnergyGuidance and SkipLayerGuidance are "not yet" errors until their packages exist.
+ * errors. SmoothedEnergyGuidance follows the SEG reference code where diffusers' guider is wrong (see the note it adds).
  *
  * APG is mapped with `formulation: "diffusers"` (diffusers' `u + g·update`), so a conformance case
  * compares like with like; pagkit's own default follows the APG paper (see @pagkit/guidance-apg).
@@ -263,6 +276,48 @@ export function guidanceFromGuiderConfig(className: string, config: GuiderConfig
         notes.push("CFG is off: pagkit runs PAG on the cond inputs with the hook on (c + s(c − p)); diffusers' guider would run an unperturbed uncond pass here (plain CFG), a known bug not copied.")
         if (read.number("guidance_rescale", 0) > 0) notes.push("guidance_rescale applies with CFG only in pagkit (as in diffusers' PAG pipelines); the guider would also rescale PAG-only steps.")
       }
+      break
+    }
+    case "SkipLayerGuidance": {
+      const cfgPart = mapCfg(read, notes)
+      const scale = read.number("skip_layer_guidance_scale", 2.8)
+      const start = read.number("skip_layer_guidance_start", 0.01)
+      const stop = read.number("skip_layer_guidance_stop", 0.2)
+      const configs = layerConfigs(read.raw("skip_layer_config"))
+      for (const c of configs) {
+        const modes = { skip_attention: true, skip_attention_scores: false, skip_ff: true, dropout: 1 }
+        const odd = Object.entries(modes).filter(([k, v]) => c[k] !== undefined && c[k] !== v)
+        if (odd.length > 0) {
+          throw new GuiderConfigError("GUIDER_NOT_SUPPORTED", `SkipLayerGuidance: skip_layer_config with ${odd.map(([k]) => `${k}=${JSON.stringify(c[k])}`).join(", ")} is not mapped yet (pagkit's slg() skips whole blocks; blockSkip() has the other modes as kind options).`)
+        }
+      }
+      const indices = read.raw("skip_layer_guidance_layers")
+      const layers = configs.length > 0 ? configs.flatMap((c) => blockSites(c["indices"], c["fqn"], className)) : blockSites(indices, "auto", className)
+      const useOriginalFormulation = read.boolean("use_original_formulation", false)
+      middlewares = [...cfgPart]
+      if (read.boolean("enabled", true) && start < stop && scale !== 0) {
+        middlewares.push(slg({ scale, layers, window: [start, stop], windowRule: "guider", useOriginalFormulation }))
+      }
+      break
+    }
+    case "SmoothedEnergyGuidance": {
+      const cfgPart = mapCfg(read, notes)
+      const scale = read.number("seg_guidance_scale", 2.8)
+      const blurSigma = read.number("seg_blur_sigma", 9999999)
+      const blurThresholdInf = read.number("seg_blur_threshold_inf", 9999)
+      const start = read.number("seg_guidance_start", 0)
+      const stop = read.number("seg_guidance_stop", 1)
+      const configs = layerConfigs(read.raw("seg_guidance_config"))
+      const indices = read.raw("seg_guidance_layers")
+      const layers = configs.length > 0 ? configs.flatMap((c) => blockPatterns(c["indices"], c["fqn"], className)) : blockPatterns(indices, "auto", className)
+      const useOriginalFormulation = read.boolean("use_original_formulation", false)
+      middlewares = [...cfgPart]
+      if (read.boolean("enabled", true) && start < stop && scale !== 0) {
+        middlewares.push(seg({ scale, blurSigma, blurThresholdInf, layers, window: [start, stop], windowRule: "guider", useOriginalFormulation }))
+      }
+      notes.push(
+        "SEG follows the reference code (SusungHong/SEG-SDXL): diffusers' guider never applies its hook (prepare_models does not count passes) and swaps the blur and mean branches, so its outputs are not a reference for the perturbed row.",
+      )
       break
     }
     default:
