@@ -53,8 +53,8 @@ export class SymlinkedExternalDataError extends HubError {
     super(
       "HUB_SYMLINKED_EXTERNAL_DATA",
       `ONNX external data is reached through a symbolic link that leaves the model's folder:\n${list}\n` +
-        "onnxruntime 1.30 refuses such files (\"External data path escapes model directory\"). " +
-        "Replace each link by the real file (e.g. `cp --remove-destination \"$(readlink -f LINK)\" LINK`, or a hard link " +
+        'onnxruntime 1.30 refuses such files ("External data path escapes model directory"). ' +
+        'Replace each link by the real file (e.g. `cp --remove-destination "$(readlink -f LINK)" LINK`, or a hard link ' +
         "with `ln -f`), or load the model by its hub id so @pagkit/hub lays the cache out with hard links.",
     )
     this.links = links

@@ -1,4 +1,15 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -122,8 +133,13 @@ describe("resolveModel from a hub id", () => {
     hub.requests.length = 0
     const events: HubProgressEvent[] = []
     const dir = await resolveModel(CN, { env: env(), onProgress: (e) => events.push(e) })
-    expect(hub.requests.some((r) => r.url.endsWith("unet/model.onnx_data") && r.range === `bytes=${kept}-${data.bytes.length - 1}`)).toBe(true)
-    expect(events.find((e) => e.file === "unet/model.onnx_data" && e.type === "file-start")).toMatchObject({ source: "resume", fileLoaded: kept })
+    expect(hub.requests.some((r) => r.url.endsWith("unet/model.onnx_data") && r.range === `bytes=${kept}-${data.bytes.length - 1}`)).toBe(
+      true,
+    )
+    expect(events.find((e) => e.file === "unet/model.onnx_data" && e.type === "file-start")).toMatchObject({
+      source: "resume",
+      fileLoaded: kept,
+    })
     expect(readFileSync(join(dir, "unet/model.onnx_data")).equals(data.bytes)).toBe(true)
     expect(existsSync(partial)).toBe(false)
   })
@@ -184,13 +200,17 @@ describe("onnxruntime loads what resolveModel returns", () => {
     const python = join(storage, "snapshots", commit, "unet")
     await expect(resolveModel(python)).rejects.toMatchObject({ code: "HUB_SYMLINKED_EXTERNAL_DATA" })
     await expect(
-      ort.InferenceSession.create(readFileSync(join(python, "model.onnx")), { extra: { session: { model_external_initializers_file_folder_path: python } } }),
+      ort.InferenceSession.create(readFileSync(join(python, "model.onnx")), {
+        extra: { session: { model_external_initializers_file_folder_path: python } },
+      }),
     ).rejects.toThrow(/escapes model directory/)
     const dir = await resolveModel(CN, { env: env(), subfolder: "unet", ...(offline ? { offline: true, revision: commit } : {}) })
     expect(dir).toBe(python)
     expect(resolves()).toBe(0)
     expect(lstatSync(join(dir, "model.onnx_data")).isSymbolicLink()).toBe(false)
-    await ort.InferenceSession.create(readFileSync(join(dir, "model.onnx")), { extra: { session: { model_external_initializers_file_folder_path: dir } } })
+    await ort.InferenceSession.create(readFileSync(join(dir, "model.onnx")), {
+      extra: { session: { model_external_initializers_file_folder_path: dir } },
+    })
   })
 })
 
@@ -203,7 +223,9 @@ describe("resolveModel on a folder", () => {
     symlinkSync(join(models, "variants/unet-controlnet/model.onnx_data"), join(own, "model.onnx_data"))
     const error = await resolveModel(own).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: "HUB_SYMLINKED_EXTERNAL_DATA" })
-    expect((error as Error).message).toContain(`${join(own, "model.onnx_data")} -> ${join(models, "variants/unet-controlnet/model.onnx_data")}`)
+    expect((error as Error).message).toContain(
+      `${join(own, "model.onnx_data")} -> ${join(models, "variants/unet-controlnet/model.onnx_data")}`,
+    )
     expect(await resolveModel(join(models, "variants/unet-controlnet"))).toBe(join(models, "variants/unet-controlnet"))
     expect(hub.requests).toEqual([])
   })

@@ -24,13 +24,33 @@ import { hubSettings, type HubSettingsOptions } from "./settings.js"
  * configs (`model_index.json`, `config.json`, `scheduler_config.json`, `preprocessor_config.json`, tokenizer JSON),
  * tokenizer vocabularies, ONNX graphs and their external data (`*.onnx_data`, `*.onnx.data`, `*.pb`, `*.data`).
  */
-export const DEFAULT_ALLOW_PATTERNS: readonly string[] = ["*.json", "*.txt", "*.model", "*.onnx", "*.onnx_data", "*.onnx.data", "*.pb", "*.data"]
+export const DEFAULT_ALLOW_PATTERNS: readonly string[] = [
+  "*.json",
+  "*.txt",
+  "*.model",
+  "*.onnx",
+  "*.onnx_data",
+  "*.onnx.data",
+  "*.pb",
+  "*.data",
+]
 
 /**
  * Files never downloaded unless `ignorePatterns` is replaced: PyTorch / Flax / TF weights and pickles (which can
  * run code when loaded), whatever `allowPatterns` says.
  */
-export const DEFAULT_IGNORE_PATTERNS: readonly string[] = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.safetensors", "*.msgpack", "*.h5", "*.pkl", "*.pickle", "*.ot"]
+export const DEFAULT_IGNORE_PATTERNS: readonly string[] = [
+  "*.bin",
+  "*.pt",
+  "*.pth",
+  "*.ckpt",
+  "*.safetensors",
+  "*.msgpack",
+  "*.h5",
+  "*.pkl",
+  "*.pickle",
+  "*.ot",
+]
 
 /** One step of {@link resolveModel}'s work on one file. */
 export interface HubProgressEvent {
@@ -93,7 +113,10 @@ const REPO_ID = /^(?:[\w.-]+\/)?[\w.-]{1,96}$/
  */
 export async function resolveModel(idOrDir: string, options: ResolveModelOptions = {}): Promise<string> {
   const local = resolve(idOrDir)
-  const isDir = await stat(local).then((s) => s.isDirectory(), () => false)
+  const isDir = await stat(local).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
   if (isDir) {
     const dir = options.subfolder === undefined ? local : join(local, options.subfolder)
     await assertNoSymlinkedExternalData(dir)
@@ -126,7 +149,13 @@ async function resolveFromHub(repo: string, options: ResolveModelOptions): Promi
     return result(knownCommit)
   }
   if (settings.offline) {
-    if (knownCommit !== undefined && (await stat(result(knownCommit)).then((s) => s.isDirectory(), () => false))) {
+    if (
+      knownCommit !== undefined &&
+      (await stat(result(knownCommit)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
       // downloaded by another client (Python): trust what is there, but make its external data loadable
       for (const { link, target } of await findSymlinkedExternalData(result(knownCommit))) {
         if (target.startsWith(join(storage, "blobs"))) await linkBlob(target, link)
@@ -147,15 +176,29 @@ async function resolveFromHub(repo: string, options: ResolveModelOptions): Promi
 
   const commit = COMMIT_HASH.test(revision)
     ? revision
-    : await hubCall(repo, revision, settings.endpoint, async () => (await modelInfo({ ...common, name: repo, revision, additionalFields: ["sha"] })).sha)
+    : await hubCall(
+        repo,
+        revision,
+        settings.endpoint,
+        async () => (await modelInfo({ ...common, name: repo, revision, additionalFields: ["sha"] })).sha,
+      )
   if (commit === undefined || !COMMIT_HASH.test(commit)) {
-    throw new HubError("HUB_REQUEST_FAILED", `The hub at ${settings.endpoint} gave no commit hash for "${repo}" at "${revision}" (got ${String(commit)}).`)
+    throw new HubError(
+      "HUB_REQUEST_FAILED",
+      `The hub at ${settings.endpoint} gave no commit hash for "${repo}" at "${revision}" (got ${String(commit)}).`,
+    )
   }
   if (commit !== revision) await writeRef(storage, revision, commit)
 
   const entries: ListFileEntry[] = await hubCall(repo, revision, settings.endpoint, async () => {
     const out: ListFileEntry[] = []
-    const listing = listFiles({ ...common, repo: { type: "model", name: repo }, revision: commit, recursive: true, ...(subfolder ? { path: subfolder } : {}) })
+    const listing = listFiles({
+      ...common,
+      repo: { type: "model", name: repo },
+      revision: commit,
+      recursive: true,
+      ...(subfolder ? { path: subfolder } : {}),
+    })
     for await (const entry of listing) if (entry.type === "file") out.push(entry)
     return out
   })
@@ -193,7 +236,9 @@ async function resolveFromHub(repo: string, options: ResolveModelOptions): Promi
       emit("file-start", "cache", file.size)
       emit("file-done", "cache", file.size)
     } else {
-      const source = await hubCall(repo, revision, settings.endpoint, () => downloadFile({ ...common, repo: { type: "model", name: repo }, path: file.file, revision: commit }))
+      const source = await hubCall(repo, revision, settings.endpoint, () =>
+        downloadFile({ ...common, repo: { type: "model", name: repo }, path: file.file, revision: commit }),
+      )
       if (source === null) {
         throw new HubError(
           "HUB_FILE_NOT_FOUND",
@@ -233,7 +278,10 @@ function expectedBlob(entry: ListFileEntry): ExpectedBlob {
 
 async function blobMatchesCheap(path: string, expected: ExpectedBlob, hash: boolean): Promise<boolean> {
   if (hash) return blobMatches(path, expected)
-  return stat(path).then((s) => s.size === expected.size, () => false)
+  return stat(path).then(
+    (s) => s.size === expected.size,
+    () => false,
+  )
 }
 
 function checkToken(token: string | undefined): void {

@@ -7,12 +7,27 @@ import { filterPaths, fnmatch } from "./internal/fnmatch.js"
 
 describe("hubSettings", () => {
   it("reads the variables huggingface_hub reads, options first", () => {
-    expect(hubSettings({ env: {} })).toEqual({ endpoint: "https://huggingface.co", cacheDir: join(homedir(), ".cache/huggingface/hub"), token: undefined, offline: false })
+    expect(hubSettings({ env: {} })).toEqual({
+      endpoint: "https://huggingface.co",
+      cacheDir: join(homedir(), ".cache/huggingface/hub"),
+      token: undefined,
+      offline: false,
+    })
     expect(hubSettings({ env: { XDG_CACHE_HOME: "/x" } }).cacheDir).toBe("/x/huggingface/hub")
     expect(hubSettings({ env: { HF_HOME: "/h", HF_HUB_CACHE: "/c" } }).cacheDir).toBe("/c")
-    expect(hubSettings({ env: { HF_HOME: "/h", HF_ENDPOINT: "http://mirror/", HF_HUB_OFFLINE: "TRUE", HF_TOKEN: " hf_a " } })).toEqual({ endpoint: "http://mirror", cacheDir: "/h/hub", token: "hf_a", offline: true })
+    expect(hubSettings({ env: { HF_HOME: "/h", HF_ENDPOINT: "http://mirror/", HF_HUB_OFFLINE: "TRUE", HF_TOKEN: " hf_a " } })).toEqual({
+      endpoint: "http://mirror",
+      cacheDir: "/h/hub",
+      token: "hf_a",
+      offline: true,
+    })
     expect(hubSettings({ env: { HF_HUB_OFFLINE: "0" } }).offline).toBe(false)
-    expect(hubSettings({ env: { HF_TOKEN: "hf_a" }, token: "hf_b", cacheDir: "/d", offline: false, endpoint: "http://e" })).toEqual({ endpoint: "http://e", cacheDir: "/d", token: "hf_b", offline: false })
+    expect(hubSettings({ env: { HF_TOKEN: "hf_a" }, token: "hf_b", cacheDir: "/d", offline: false, endpoint: "http://e" })).toEqual({
+      endpoint: "http://e",
+      cacheDir: "/d",
+      token: "hf_b",
+      offline: false,
+    })
   })
 
   it("falls back to the token file `huggingface-cli login` writes", () => {

@@ -50,7 +50,11 @@ export function hubSettings(options: HubSettingsOptions = {}): HubSettings {
   const endpoint = (options.endpoint ?? env["HF_ENDPOINT"] ?? "https://huggingface.co").replace(/\/+$/, "")
   const cacheDir = options.cacheDir ?? env["HF_HUB_CACHE"] ?? env["HUGGINGFACE_HUB_CACHE"] ?? join(home, "hub")
   const offline = options.offline ?? TRUE_VALUES.has((env["HF_HUB_OFFLINE"] ?? "").toLowerCase())
-  const token = options.token ?? nonEmpty(env["HF_TOKEN"]) ?? nonEmpty(env["HUGGING_FACE_HUB_TOKEN"]) ?? readToken(env["HF_TOKEN_PATH"] ?? join(home, "token"))
+  const token =
+    options.token ??
+    nonEmpty(env["HF_TOKEN"]) ??
+    nonEmpty(env["HUGGING_FACE_HUB_TOKEN"]) ??
+    readToken(env["HF_TOKEN_PATH"] ?? join(home, "token"))
   return { endpoint, cacheDir, token, offline }
 }
 

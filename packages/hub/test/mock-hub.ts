@@ -68,7 +68,10 @@ export async function startMockHub(repos: Record<string, Record<string, string>>
       const lfs = /\.(onnx|onnx_data|bin|safetensors|pb|png)$/.test(path) || statSync(file).size > 10_000_000
       map.set(path, { path, bytes, gitOid, sha256, lfs })
     }
-    const commit = createHash("sha1").update(id).update([...map.values()].map((f) => f.path + f.gitOid).join()).digest("hex")
+    const commit = createHash("sha1")
+      .update(id)
+      .update([...map.values()].map((f) => f.path + f.gitOid).join())
+      .digest("hex")
     loaded.set(id, { commit, files: map })
   }
   const requests: LoggedRequest[] = []
@@ -85,13 +88,15 @@ export async function startMockHub(repos: Record<string, Record<string, string>>
   })
 
   function notFound(res: ServerResponse, code: string, error: string): void {
-    res.writeHead(404, { "Content-Type": "application/json", "X-Error-Code": code, "X-Error-Message": error }).end(JSON.stringify({ error }))
+    res
+      .writeHead(404, { "Content-Type": "application/json", "X-Error-Code": code, "X-Error-Message": error })
+      .end(JSON.stringify({ error }))
   }
 
   function repoAndRev(id: string, rev: string, res: ServerResponse): Repo | undefined {
     const repo = loaded.get(id)
-    if (repo === undefined) return notFound(res, "RepoNotFound", "Repository not found"), undefined
-    if (rev !== "main" && rev !== repo.commit) return notFound(res, "RevisionNotFound", `Invalid rev id: ${rev}`), undefined
+    if (repo === undefined) return (notFound(res, "RepoNotFound", "Repository not found"), undefined)
+    if (rev !== "main" && rev !== repo.commit) return (notFound(res, "RevisionNotFound", `Invalid rev id: ${rev}`), undefined)
     return repo
   }
 
@@ -103,7 +108,19 @@ export async function startMockHub(repos: Record<string, Record<string, string>>
       const id = `${parts[2]}/${parts[3]}`
       const repo = repoAndRev(id, parts.slice(5).join("/"), res)
       if (repo === undefined) return
-      const body = { _id: "0".repeat(24), id, modelId: id, sha: repo.commit, private: false, gated: false, downloads: 0, likes: 0, lastModified: "2026-01-01T00:00:00.000Z", pipeline_tag: "text-to-image", siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })) }
+      const body = {
+        _id: "0".repeat(24),
+        id,
+        modelId: id,
+        sha: repo.commit,
+        private: false,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2026-01-01T00:00:00.000Z",
+        pipeline_tag: "text-to-image",
+        siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })),
+      }
       res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body))
       return
     }
@@ -122,10 +139,18 @@ export async function startMockHub(repos: Record<string, Record<string, string>>
         const segments = rest.split("/")
         for (let i = 1; i < segments.length; i++) dirs.add((under ? `${under}/` : "") + segments.slice(0, i).join("/"))
         if (!recursive && segments.length > 1) continue
-        entries.push({ type: "file", oid: file.gitOid, size: file.lfs ? 134 : file.bytes.length, path: file.path, ...(file.lfs ? { lfs: { oid: file.sha256, size: file.bytes.length, pointerSize: 134 } } : {}) })
+        entries.push({
+          type: "file",
+          oid: file.gitOid,
+          size: file.lfs ? 134 : file.bytes.length,
+          path: file.path,
+          ...(file.lfs ? { lfs: { oid: file.sha256, size: file.bytes.length, pointerSize: 134 } } : {}),
+        })
       }
       if (under !== "" && entries.length === 0) return notFound(res, "EntryNotFound", `${under} does not exist`)
-      for (const dir of dirs) if (recursive || !dir.slice(under.length + 1).includes("/")) entries.push({ type: "directory", oid: "0".repeat(40), size: 0, path: dir })
+      for (const dir of dirs)
+        if (recursive || !dir.slice(under.length + 1).includes("/"))
+          entries.push({ type: "directory", oid: "0".repeat(40), size: 0, path: dir })
       const cursor = Number(url.searchParams.get("cursor") ?? "0")
       const page = entries.slice(cursor, cursor + 10)
       const headers: Record<string, string> = { "Content-Type": "application/json" }

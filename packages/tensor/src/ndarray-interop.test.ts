@@ -36,7 +36,10 @@ describe("toNdarray gives a real scijs ndarray", () => {
     ops.maxseq(channel, -0.1)
     ops.minseq(channel, 0.1)
     expect(Math.max(...latents.data.subarray(128, 192).map(Math.abs))).toBeLessThanOrEqual(Math.fround(0.1))
-    expect(ops.sum(view)).toBeCloseTo(latents.data.reduce((a, b) => a + b, 0), 3)
+    expect(ops.sum(view)).toBeCloseTo(
+      latents.data.reduce((a, b) => a + b, 0),
+      3,
+    )
     expect(ops.sup(view)).toBe(Math.max(...latents.data))
   })
 

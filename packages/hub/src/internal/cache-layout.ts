@@ -67,7 +67,10 @@ export async function completeManifest(storage: string, commit: string, key: str
   }
   const snapshot = join(storage, "snapshots", commit)
   for (const file of manifest.files) {
-    const size = await stat(join(snapshot, file.path)).then((s) => s.size, () => -1)
+    const size = await stat(join(snapshot, file.path)).then(
+      (s) => s.size,
+      () => -1,
+    )
     if (size !== file.size) return undefined
   }
   return manifest

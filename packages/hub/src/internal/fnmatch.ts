@@ -48,11 +48,13 @@ function translate(pattern: string): string {
  * huggingface_hub's `filter_repo_objects`: keep a path when it matches one allow pattern (or none are given) and no
  * ignore pattern. A pattern ending in `/` means everything under that folder.
  */
-export function filterPaths(paths: readonly string[], allow: readonly string[] | undefined, ignore: readonly string[] | undefined): string[] {
+export function filterPaths(
+  paths: readonly string[],
+  allow: readonly string[] | undefined,
+  ignore: readonly string[] | undefined,
+): string[] {
   const norm = (p: string): string => (p.endsWith("/") ? `${p}*` : p)
   const allowN = allow?.map(norm)
   const ignoreN = (ignore ?? []).map(norm)
-  return paths.filter(
-    (path) => (allowN === undefined || allowN.some((p) => fnmatch(path, p))) && !ignoreN.some((p) => fnmatch(path, p)),
-  )
+  return paths.filter((path) => (allowN === undefined || allowN.some((p) => fnmatch(path, p))) && !ignoreN.some((p) => fnmatch(path, p)))
 }
