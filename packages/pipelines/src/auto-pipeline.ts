@@ -163,9 +163,18 @@ function autoPipeline<T extends SdxlTask>(task: T) {
   }
 }
 
-/** Text-to-image pipelines by folder or from another pipeline (diffusers' `AutoPipelineForText2Image`). */
+/**
+ * Text-to-image pipelines by folder or from another pipeline (diffusers' `AutoPipelineForText2Image`).
+ * @namespace
+ */
 export const AutoPipelineForText2Image = autoPipeline("text2image")
-/** Image-to-image pipelines (diffusers' `AutoPipelineForImage2Image`). */
+/**
+ * Image-to-image pipelines (diffusers' `AutoPipelineForImage2Image`).
+ * @namespace
+ */
 export const AutoPipelineForImage2Image = autoPipeline("image2image")
-/** Inpainting pipelines (diffusers' `AutoPipelineForInpainting`). */
+/**
+ * Inpainting pipelines (diffusers' `AutoPipelineForInpainting`).
+ * @namespace
+ */
 export const AutoPipelineForInpainting = autoPipeline("inpainting")

@@ -20,6 +20,7 @@ const families = [
  * `PixArtSigmaPipeline`.
  * @example
  * const pipe = await DiffusionPipeline.fromPretrained("models/pixart-sigma", { pagAppliedLayers: ["blocks.14"] })
+ * @namespace
  */
 export const DiffusionPipeline = {
   async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<Text2ImagePipeline> {
