@@ -36,6 +36,7 @@ export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
 export interface FromPipeOptions {
   /** PAG on or off; default: as the source pipeline. */
   readonly enablePag?: boolean
+  /** PAG layer patterns (`pag_applied_layers`) for the new pipeline; default: the source's, or `["mid"]`. */
   readonly pagAppliedLayers?: string | readonly string[]
   /** ControlNets for the new pipeline; default: the source's. `[]` makes a pipeline without ControlNet. */
   readonly controlnet?: readonly ControlNet[]
