@@ -4,7 +4,7 @@
 //   2. `pnpm pack` (which applies publishConfig) into a temporary folder;
 //   3. publint on the tarball (--strict: warnings fail);
 //   4. @arethetypeswrong/cli on the tarball, profile esm-only (the packages are ESM only, by design);
-//   5. the tarball holds no test-only module (*.test.*, internal/fixtures.*, test data).
+//   5. the tarball holds LICENSE, NOTICE and README.md, and no test-only module (*.test.*, internal/fixtures.*, test data).
 // Prints one line per package and check, then a summary; exits 1 when anything failed.
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
@@ -64,6 +64,12 @@ try {
     }
     const tgz = join(dest, tarball)
     const listing = execFileSync("tar", ["-tzf", tgz], { encoding: "utf8" }).trim().split("\n")
+    const missing = ["package/LICENSE", "package/NOTICE", "package/README.md"].filter((f) => !listing.includes(f))
+    report(
+      "license files",
+      missing.length === 0,
+      missing.length === 0 ? "LICENSE, NOTICE, README.md packed" : `not packed: ${missing.join(", ")}`,
+    )
     const testOnly = listing.filter((f) => TEST_ONLY.test(f))
     report("files", testOnly.length === 0, testOnly.length === 0 ? `${listing.length} files` : `ships test-only ${testOnly.join(", ")}`)
 
