@@ -117,6 +117,9 @@ describe("resolveModel from a hub id", () => {
     await expect(resolveModel(CN, { env: env(), revision: "v9" })).rejects.toMatchObject({ code: "HUB_REVISION_NOT_FOUND" })
     await expect(resolveModel("not a/valid id!", { env: env() })).rejects.toMatchObject({ code: "HUB_INVALID_ID" })
     await expect(resolveModel("./no/such/dir", { env: env() })).rejects.toMatchObject({ code: "HUB_DIR_NOT_FOUND" })
+    await expect(resolveModel(join(models, "tiny-sdxl/model_index.json"), { env: env() })).rejects.toMatchObject({
+      code: "HUB_DIR_NOT_FOUND",
+    })
   })
 
   it("resumes an interrupted download with a range request", async () => {

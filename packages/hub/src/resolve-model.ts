@@ -113,11 +113,17 @@ const REPO_ID = /^(?:[\w.-]+\/)?[\w.-]{1,96}$/
  */
 export async function resolveModel(idOrDir: string, options: ResolveModelOptions = {}): Promise<string> {
   const local = resolve(idOrDir)
-  const isDir = await stat(local).then(
-    (s) => s.isDirectory(),
-    () => false,
+  const kind = await stat(local).then(
+    (s) => (s.isDirectory() ? "dir" : "file"),
+    () => "none",
   )
-  if (isDir) {
+  if (kind === "file") {
+    throw new HubError(
+      "HUB_DIR_NOT_FOUND",
+      `"${idOrDir}" is a file (${local}); a model is a folder (with model_index.json, or one component's model.onnx). Pass its folder.`,
+    )
+  }
+  if (kind === "dir") {
     const dir = options.subfolder === undefined ? local : join(local, options.subfolder)
     await assertNoSymlinkedExternalData(dir)
     return dir
