@@ -126,6 +126,7 @@ export class ControlNet {
 
 /** Options of {@link loadControlNet}. */
 export interface LoadControlNetOptions {
+  /** onnxruntime session options for the ControlNet (execution providers, threads, …). */
   readonly sessionOptions?: SessionOptions
 }
 

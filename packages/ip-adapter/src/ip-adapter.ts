@@ -29,6 +29,7 @@ export interface LoadIpAdapterOptions {
    * encoder's input size.
    */
   readonly featureExtractor?: string
+  /** onnxruntime session options for the image encoder (execution providers, threads, …). */
   readonly sessionOptions?: SessionOptions
 }
 

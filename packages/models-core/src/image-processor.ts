@@ -41,6 +41,7 @@ export interface PreprocessOptions {
   readonly latentChannels?: number
 }
 
+/** One image tensor `[N, C, H, W]` or a list of them. @inline */
 type ImageInput = Tensor<"float32"> | readonly Tensor<"float32">[]
 
 function toBatch(image: ImageInput): Tensor<"float32"> {

@@ -37,8 +37,11 @@ export interface PixArtEncodeOptions {
   readonly maxSequenceLength?: number | undefined
   /** Ready embeddings `[B, L, D]` with their mask `[B, L]` instead of `prompt`. */
   readonly promptEmbeds?: Tensor<"float32"> | undefined
+  /** Mask `[B, L]` of `promptEmbeds` (1 for tokens, 0 for padding); required with it. */
   readonly promptAttentionMask?: Tensor | undefined
+  /** Ready negative embeddings `[B, L, D]`, with `negativePromptAttentionMask`. */
   readonly negativePromptEmbeds?: Tensor<"float32"> | undefined
+  /** Mask `[B, L]` of `negativePromptEmbeds`. */
   readonly negativePromptAttentionMask?: Tensor | undefined
 }
 

@@ -20,9 +20,11 @@ export interface SdxlTextComponents {
 
 /** Options of {@link encodeSdxlPrompt}, named after `StableDiffusionXLPipeline.encode_prompt`'s arguments. */
 export interface EncodePromptOptions {
+  /** One prompt, or one per batch entry; needed unless `promptEmbeds` is given. */
   readonly prompt?: PromptInput | undefined
   /** For tokenizer_2 / text_encoder_2; default `prompt`. */
   readonly prompt2?: PromptInput | undefined
+  /** Negative prompt; default empty (zeros when `force_zeros_for_empty_prompt`). */
   readonly negativePrompt?: PromptInput | undefined
   /** Default `negativePrompt`. */
   readonly negativePrompt2?: PromptInput | undefined
@@ -30,9 +32,13 @@ export interface EncodePromptOptions {
   readonly numImagesPerPrompt?: number
   /** Whether negative embeddings are needed (CFG on). Default true. */
   readonly doCfg?: boolean
+  /** Ready text embeddings `[B, 77, D]` instead of `prompt`; needs `pooledPromptEmbeds`. */
   readonly promptEmbeds?: Tensor<"float32"> | undefined
+  /** Ready pooled embeddings `[B, D₂]` of the second encoder. */
   readonly pooledPromptEmbeds?: Tensor<"float32"> | undefined
+  /** Ready negative text embeddings `[B, 77, D]`. */
   readonly negativePromptEmbeds?: Tensor<"float32"> | undefined
+  /** Ready negative pooled embeddings `[B, D₂]`. */
   readonly negativePooledPromptEmbeds?: Tensor<"float32"> | undefined
   /** Layers to skip from the end: uses `hidden_states[-(clipSkip + 2)]` (positive prompt only, like diffusers). */
   readonly clipSkip?: number | undefined

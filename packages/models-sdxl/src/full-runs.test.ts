@@ -1,7 +1,7 @@
 // Whole diffusers runs rebuilt from the adapter's pieces (a minimal step loop, not the pipelines package):
 // noise order, prompt encoding, time ids, img2img / inpaint latents, PAG rows and decoding against the oracles.
 import { describe, expect, it } from "vitest"
-import { Tensor, TorchGenerator, concat, loadImage, maxAbsDiff, readSafetensors, relativeL2 } from "@pagkit/tensor"
+import { Tensor, TorchGenerator, loadImage, maxAbsDiff, readSafetensors, relativeL2 } from "@pagkit/tensor"
 import { postprocessImages } from "@pagkit/models-core"
 import { resolveLayers } from "@pagkit/onnx"
 import { createScheduler, img2imgTimesteps } from "@pagkit/schedulers"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { Tensor, TorchGenerator, concat, loadImage, maxAbsDiff, readSafetensors, relativeL2 } from "@pagkit/tensor"
+import { Tensor, TorchGenerator, concat, loadImage, readSafetensors, relativeL2 } from "@pagkit/tensor"
 import { postprocessImages, preprocessImage } from "@pagkit/models-core"
 import type { Shape } from "@pagkit/tensor"
 import { resolveLayers } from "@pagkit/onnx"

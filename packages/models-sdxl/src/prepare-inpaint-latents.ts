@@ -14,14 +14,19 @@ export interface InpaintLatentsOptions {
   readonly mask: Tensor<"float32">
   /** `batch_size · num_images_per_prompt`. */
   readonly batchSize: number
+  /** Output image height in pixels. */
   readonly height: number
+  /** Output image width in pixels. */
   readonly width: number
   /** First timestep of the strength-shortened schedule (unused when strength is 1). */
   readonly timestep: number
   /** strength ≥ 1 starts from pure noise (`is_strength_max`). */
   readonly strength: number
+  /** The VAE that encodes the image and the masked image. */
   readonly vae: Vae
+  /** The scheduler whose `addNoise` and `initNoiseSigma` are used. */
   readonly scheduler: LatentScheduler
+  /** Generator(s) for the VAE samples and the noise, drawn in diffusers' order. */
   readonly generator?: GeneratorInput | undefined
   /** User latents: used as the noise, scaled by init_noise_sigma. */
   readonly latents?: Tensor<"float32"> | undefined

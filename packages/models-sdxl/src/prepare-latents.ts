@@ -22,14 +22,19 @@ export function scaleLatents(latents: Tensor<"float32">, s: number): Tensor<"flo
 export interface TextToImageLatentsOptions {
   /** `batch_size · num_images_per_prompt`. */
   readonly batchSize: number
+  /** Output image height in pixels (latents are `height / vaeScaleFactor` high). */
   readonly height: number
+  /** Output image width in pixels. */
   readonly width: number
+  /** Pixels per latent (`2^(len(vae.block_out_channels) − 1)`, 8 for SDXL). */
   readonly vaeScaleFactor: number
   /** Latent channels (`unet.config.in_channels`, 4 for SDXL). */
   readonly channels?: number
+  /** Generator(s) the noise is drawn from, as diffusers' `randn_tensor`. */
   readonly generator?: GeneratorInput | undefined
   /** User latents `[B, C, h, w]` instead of drawn noise. */
   readonly latents?: Tensor<"float32"> | undefined
+  /** The scheduler whose `initNoiseSigma` scales the noise. */
   readonly scheduler: Pick<LatentScheduler, "initNoiseSigma">
 }
 
@@ -77,8 +82,11 @@ export interface ImageToImageLatentsOptions {
   readonly batchSize: number
   /** The first timestep of the (strength-shortened) schedule. */
   readonly timestep: number
+  /** The VAE that encodes the image. */
   readonly vae: Vae
+  /** The scheduler whose `addNoise` noises the image latents to `timestep`. */
   readonly scheduler: LatentScheduler
+  /** Generator(s) for the VAE sample and the noise, drawn in diffusers' order. */
   readonly generator?: GeneratorInput | undefined
   /** Default true; false returns the image latents (`denoising_start` runs). */
   readonly addNoise?: boolean

@@ -6,9 +6,11 @@ export type SizeHW = readonly [number, number]
 
 /** The micro-conditioning of one image. */
 export interface AddTimeIdsOptions {
+  /** Size `[height, width]` of the "original" image SDXL is conditioned on. */
   readonly originalSize: SizeHW
   /** Default `[0, 0]`. */
   readonly cropsCoordsTopLeft?: SizeHW | undefined
+  /** Target size `[height, width]` SDXL is conditioned on. */
   readonly targetSize: SizeHW
   /** Given: the 5-value form with the score in place of the target size. */
   readonly aestheticScore?: number | undefined
@@ -37,8 +39,11 @@ export interface TimeIdsOptions {
   readonly cropsCoordsTopLeft?: SizeHW | undefined
   /** Default `[height, width]` of the output. */
   readonly targetSize: SizeHW
+  /** `originalSize` of the negative conditioning; default the positive one. */
   readonly negativeOriginalSize?: SizeHW | undefined
+  /** `cropsCoordsTopLeft` of the negative conditioning; default the positive one. */
   readonly negativeCropsCoordsTopLeft?: SizeHW | undefined
+  /** `targetSize` of the negative conditioning; default the positive one. */
   readonly negativeTargetSize?: SizeHW | undefined
   /** Used with `requiresAestheticsScore`. Default 6. */
   readonly aestheticScore?: number | undefined

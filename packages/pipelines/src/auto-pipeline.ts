@@ -51,6 +51,7 @@ export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
 export interface FromPipeOptions {
   /** PAG on or off; default: as the source pipeline. */
   readonly enablePag?: boolean
+  /** PAG layer patterns (`pag_applied_layers`) for the new pipeline; default: the source's, or `["mid"]`. */
   readonly pagAppliedLayers?: string | readonly string[]
   /** ControlNets for the new pipeline; default: the source's. `[]` makes a pipeline without ControlNet. */
   readonly controlnet?: readonly ControlNet[]
@@ -203,9 +204,18 @@ function autoPipeline<T extends SdxlTask>(task: T) {
   }
 }
 
-/** Text-to-image pipelines by folder or from another pipeline (diffusers' `AutoPipelineForText2Image`). */
+/**
+ * Text-to-image pipelines by folder or from another pipeline (diffusers' `AutoPipelineForText2Image`).
+ * @namespace
+ */
 export const AutoPipelineForText2Image = autoPipeline("text2image")
-/** Image-to-image pipelines (diffusers' `AutoPipelineForImage2Image`). */
+/**
+ * Image-to-image pipelines (diffusers' `AutoPipelineForImage2Image`).
+ * @namespace
+ */
 export const AutoPipelineForImage2Image = autoPipeline("image2image")
-/** Inpainting pipelines (diffusers' `AutoPipelineForInpainting`). */
+/**
+ * Inpainting pipelines (diffusers' `AutoPipelineForInpainting`).
+ * @namespace
+ */
 export const AutoPipelineForInpainting = autoPipeline("inpainting")

@@ -17,7 +17,9 @@ export interface StepEvent {
 
 /** Options of {@link runDenoisingLoop}. */
 export interface DenoisingLoopOptions {
+  /** The scheduler, with `setTimesteps` already called. */
   readonly scheduler: Scheduler
+  /** The guidance chain that plans each step's rows and combines their predictions. */
   readonly chain: GuidanceChain
   /** Timesteps to run, in order (a suffix of `scheduler.timesteps` for img2img). */
   readonly timesteps: readonly number[]
@@ -35,6 +37,7 @@ export interface DenoisingLoopOptions {
   readonly toSchedulerOutput?: (guided: Tensor<"float32">) => Tensor<"float32">
   /** Runs after each scheduler step (e.g. inpainting's blend with the noised image latents). */
   readonly afterStep?: (latents: Tensor<"float32">, ctx: StepContext) => Tensor<"float32">
+  /** Called after every step with the step index, count, timestep and latents; awaited when it returns a promise. */
   readonly onStep?: (event: StepEvent) => void | Promise<void>
   /** Stops the run between steps with an {@link AbortedError}. */
   readonly signal?: AbortSignal

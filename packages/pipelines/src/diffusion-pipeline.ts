@@ -37,6 +37,7 @@ export interface DiffusionPipelineOptions extends FamilyLoadOptions {
  * through a table of model families: SDXL folders give SDXL pipelines, PixArt-Sigma folders a `PixArtSigmaPipeline`.
  * @example
  * const pipe = await DiffusionPipeline.fromPretrained("models/pixart-sigma", { pagAppliedLayers: ["blocks.14"] })
+ * @namespace
  */
 export const DiffusionPipeline = {
   async fromPretrained(dir: string, options: DiffusionPipelineOptions = {}): Promise<FamilyPipeline> {

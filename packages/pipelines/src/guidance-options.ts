@@ -8,15 +8,14 @@ import { InvalidOptionError } from "./errors.js"
 
 /** The guidance arguments of a diffusers call, in camelCase. */
 export interface GuidanceCallOptions {
-  /** CFG scale `g` (CFG is on when g > 1). */
+  /** CFG scale `g` (`guidance_scale`; CFG is on when g > 1); default 5 for SDXL text-to-image and image-to-image, 7.5 for inpainting, 4.5 for PixArt-Sigma. */
   readonly guidanceScale?: number | undefined
-  /** guidance_rescale `r` in [0, 1] (CFG on only). */
+  /** guidance_rescale `r` in [0, 1] (CFG on only); default 0. */
   readonly guidanceRescale?: number | undefined
-  /** PAG scale `s` (PAG pipelines only; 0 turns PAG off). */
+  /** PAG scale `s` (`pag_scale`; PAG pipelines only; 0 turns PAG off); default 3. */
   readonly pagScale?: number | undefined
-  /** pag_adaptive_scale `a`. */
+  /** pag_adaptive_scale `a`: PAG's scale decreases by `a` per 1000 timesteps (`s_t = max(s − a(1000 − t), 0)`); default 0. */
   readonly pagAdaptiveScale?: number | undefined
-  /** A ready chain instead of the scales above (they must then be absent). */
   /**
    * SD3-style skip-layer guidance (diffusers' `StableDiffusion3Pipeline` `skip_guidance_layers`): block patterns or DiT
    * block indices; adds `slg()` with the SD3 window rule `start·N < i < stop·N`, on steps where CFG is on (as SD3).
@@ -28,7 +27,7 @@ export interface GuidanceCallOptions {
   readonly skipLayerGuidanceStart?: number | undefined
   /** `skip_layer_guidance_stop` (default 0.2). */
   readonly skipLayerGuidanceStop?: number | undefined
-  /** A ready chain, or its JSON form (`chain.toJSON()`), built with the pipeline's guidance catalogue. */
+  /** A ready chain, or its JSON form (`chain.toJSON()`, built with the pipeline's guidance catalogue), instead of the scales above (they must then be absent). */
   readonly guidance?: GuidanceChain | GuidanceJSON | undefined
 }
 

@@ -40,6 +40,7 @@ export type DDIMConfig = typeof ddimDefaults
 export interface DDIMStepOptions extends StepOptions {
   /** η: 0 is deterministic DDIM, 1 is DDPM-like. Default 0. */
   readonly eta?: number
+  /** Recompute the noise from the clipped x₀ prediction (`use_clipped_model_output`); default false. */
   readonly useClippedModelOutput?: boolean
   /** Noise to use instead of drawing from the generator (`variance_noise`). */
   readonly varianceNoise?: Tensor<"float32">

@@ -39,9 +39,13 @@ export type EulerDiscreteConfig = typeof eulerDiscreteDefaults
 
 /** Extra options of {@link EulerDiscreteScheduler.step} (Karras et al. "churn"). */
 export interface EulerStepOptions extends StepOptions {
+  /** Karras churn (`s_churn`): γ = min(sChurn / (N − 1), √2 − 1) on steps with sTmin ≤ σ ≤ sTmax; default 0 (deterministic). */
   readonly sChurn?: number
+  /** Churn applies only for sigmas ≥ `sTmin` (`s_tmin`); default 0. */
   readonly sTmin?: number
+  /** Churn applies only for sigmas ≤ `sTmax` (`s_tmax`); default infinity. */
   readonly sTmax?: number
+  /** Scale of the churn noise (`s_noise`); default 1. */
   readonly sNoise?: number
 }
 

@@ -5,8 +5,11 @@ export type SchedulerConfig = Readonly<Record<string, unknown>>
 
 /** Options of {@link Scheduler.setTimesteps}: a step count, or explicit timesteps / sigmas. */
 export interface SetTimestepsOptions {
+  /** Number of denoising steps; the scheduler spaces its timesteps by its `timestep_spacing`. */
   readonly numInferenceSteps?: number
+  /** Explicit timesteps (descending) instead of `numInferenceSteps`, for schedulers that accept them. */
   readonly timesteps?: readonly number[]
+  /** Explicit sigmas (descending) instead of `numInferenceSteps`, for schedulers that accept them. */
   readonly sigmas?: readonly number[]
   /** Flow matching with dynamic shifting. */
   readonly mu?: number

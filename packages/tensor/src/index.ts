@@ -40,4 +40,4 @@ export type { ResizeImageOptions } from "./image/resize.js"
 
 // ndarray interop
 export { fromNdarray, toNdarray } from "./ndarray.js"
-export type { FromNdarrayOptions, NdarrayLike, NdarrayView } from "./ndarray.js"
+export type { FromNdarrayOptions, NdarrayInput, NdarrayLike, NdarrayView } from "./ndarray.js"

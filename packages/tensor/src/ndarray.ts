@@ -1,6 +1,7 @@
-// Interop with scijs `ndarray` (https://github.com/scijs/ndarray) and look-alikes, by structure only:
-// no dependency. An ndarray is `{ data, shape, stride, offset }`: element (i0, i1, …) lives at
-// `data[offset + i0 * stride[0] + i1 * stride[1] + …]`; strides may be negative or zero.
+// Interop with scijs `ndarray` (https://github.com/scijs/ndarray): toNdarray builds a real ndarray over the tensor's
+// buffer; fromNdarray reads any `{ data, shape, stride, offset }` (a real ndarray or a look-alike): element
+// (i0, i1, …) lives at `data[offset + i0 * stride[0] + i1 * stride[1] + …]`; strides may be negative or zero.
+import ndarray from "ndarray"
 import { ShapeError } from "./errors.js"
 import type { DType, DataTypeMap, Shape, TensorData } from "./tensor.js"
 import { Tensor, allocate, checkShape, contiguousStrides, shapeSize } from "./tensor.js"
@@ -13,33 +14,30 @@ export interface NdarrayLike<T extends ArrayLike<number | bigint> = ArrayLike<nu
   readonly offset: number
 }
 
-/** What {@link toNdarray} returns: a plain object over the tensor's own buffer, with scijs's `dtype` name. */
-export interface NdarrayView<T extends TensorData = TensorData> extends NdarrayLike<T> {
-  readonly shape: number[]
-  readonly stride: number[]
-  /** scijs dtype name of `data` (`"uint16"` for float16 bits). */
-  readonly dtype: string
-}
-
-const scijsNames: Record<DType, string> = {
-  float32: "float32",
-  float16: "uint16",
-  float64: "float64",
-  int32: "int32",
-  int64: "bigint64",
-  uint8: "uint8",
-}
+/**
+ * What {@link toNdarray} returns: a scijs `ndarray` (types from `@types/ndarray`) over the tensor's own buffer;
+ * its `dtype` is scijs's name of the typed array (`"uint16"` for float16 bits, `"bigint64"` for int64).
+ */
+export type NdarrayView<T extends TensorData = TensorData> = ndarray.NdArray<T extends ndarray.Data ? T : ndarray.Data<bigint>>
 
 /**
- * Wraps a tensor as an ndarray-shaped object sharing its buffer (no copy). Pass it to
- * `ndarray(view.data, view.shape, view.stride, view.offset)` to get a real scijs ndarray.
+ * Wraps a tensor as a scijs `ndarray` sharing its buffer (no copy): `get`/`set`/`pick`/`transpose` and every
+ * scijs module (`ndarray-ops`, `ndarray-fft`, …) work on it, and writes through it change the tensor.
  *
  * @example
- * const view = toNdarray(latents) // { data: Float32Array, shape: [1, 4, 8, 8], stride: [256, 64, 8, 1], offset: 0 }
+ * ```ts
+ * import ops from "ndarray-ops"
+ * const view = toNdarray(latents) // ndarray: shape [1, 4, 8, 8], stride [256, 64, 8, 1], offset 0
+ * ops.mulseq(view, 0.13025)       // scales the latents in place
+ * ```
  */
 export function toNdarray<D extends DType>(t: Tensor<D>): NdarrayView<DataTypeMap[D]> {
-  return { data: t.data, shape: [...t.shape], stride: contiguousStrides(t.shape), offset: 0, dtype: scijsNames[t.dtype] }
+  // @types/ndarray types BigInt64Array over ArrayBuffer only; the runtime takes any typed array
+  return ndarray(t.data as ndarray.Data, [...t.shape], contiguousStrides(t.shape), 0) as unknown as NdarrayView<DataTypeMap[D]>
 }
+
+/** What {@link fromNdarray} accepts: a scijs `ndarray` of any data (typed, plain or generic), or a look-alike. */
+export type NdarrayInput = NdarrayLike | NdarrayView | ndarray.NdArray<ndarray.Data<number>> | ndarray.NdArray<ndarray.Data<bigint>>
 
 /** Options of {@link fromNdarray}. */
 export interface FromNdarrayOptions {
@@ -63,15 +61,20 @@ function isContiguous(shape: Shape, stride: readonly number[]): boolean {
 }
 
 /**
- * A tensor from an ndarray-shaped object. Contiguous data of a matching typed array is shared (no
+ * A tensor from a scijs `ndarray` (or any `{ data, shape, stride, offset }`). Contiguous data of a matching typed array is shared (no
  * copy, `subarray` for an offset); transposed, sliced or stepped views are gathered into a new buffer.
  * Other arrays (plain, Int16Array, …) are converted to float32 unless `dtype` says otherwise.
  *
  * @example
+ * ```ts
+ * import ndarray from "ndarray"
  * const t = fromNdarray(ndarray(new Float32Array(6), [2, 3])) // Tensor<"float32"> [2, 3], same buffer
+ * const u = fromNdarray(ndarray(new Float32Array(6), [2, 3]).transpose(1, 0)) // [3, 2], gathered
+ * ```
  */
-export function fromNdarray(array: NdarrayLike, options: FromNdarrayOptions = {}): Tensor {
-  const { data, shape, stride, offset } = array
+export function fromNdarray(array: NdarrayInput, options: FromNdarrayOptions = {}): Tensor {
+  const { shape, stride, offset } = array
+  const data = arrayLikeData(array.data)
   if (stride.length !== shape.length) {
     throw new ShapeError(`fromNdarray: shape [${shape.join(", ")}] and stride [${stride.join(", ")}] have different lengths.`)
   }
@@ -107,7 +110,18 @@ export function fromNdarray(array: NdarrayLike, options: FromNdarrayOptions = {}
     const shared = offset === 0 && typed.length === size ? typed : typed.subarray(offset, offset + size)
     return new Tensor(dtype, shared as DataTypeMap[typeof dtype], shape)
   }
-  return new Tensor(dtype, gather(array, dtype, size), shape)
+  return new Tensor(dtype, gather({ data, shape, stride, offset }, dtype, size), shape)
+}
+
+/** scijs "generic" ndarrays hold `{ get(i), set(i, v), length }` instead of an array: read it through `get`. */
+function arrayLikeData(data: ArrayLike<number | bigint> | ndarray.GenericArray<number | bigint>): ArrayLike<number | bigint> {
+  if (ArrayBuffer.isView(data) || Array.isArray(data) || typeof (data as { get?: unknown }).get !== "function") {
+    return data as ArrayLike<number | bigint>
+  }
+  const generic = data as ndarray.GenericArray<number | bigint>
+  return new Proxy({ length: generic.length } as ArrayLike<number | bigint>, {
+    get: (target, key) => (typeof key === "string" && /^\d+$/.test(key) ? generic.get(Number(key)) : Reflect.get(target, key)),
+  })
 }
 
 /** Copies a strided view into a contiguous buffer of `dtype`. */

@@ -25,6 +25,7 @@ export interface HookedModelOptions extends SessionOptions {
   readonly cacheDir?: string
 }
 
+/** The layer index and installed hooks of a rewritten graph. @inline */
 interface CacheEntry {
   readonly index: LayerIndex
   readonly hooks: readonly InstalledHook[]

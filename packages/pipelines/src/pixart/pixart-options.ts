@@ -26,6 +26,7 @@ export interface PixArtSigmaPipelineOptions {
 
 /** Arguments of one call, named as diffusers' `PixArtSigmaPAGPipeline.__call__` in camelCase. */
 export interface PixArtSigmaCallOptions {
+  /** What to draw: one prompt, or one per image of the batch (diffusers' `prompt`). Needed unless `promptEmbeds` is given. */
   readonly prompt?: string | readonly string[]
   /** Default `""` (encoded, not zeros). */
   readonly negativePrompt?: string | readonly string[]
@@ -51,8 +52,9 @@ export interface PixArtSigmaCallOptions {
   readonly skipLayerGuidanceScale?: number
   readonly skipLayerGuidanceStart?: number
   readonly skipLayerGuidanceStop?: number
-  /** Default `sample_size · vae_scale_factor`. */
+  /** Output height in pixels; default `sample_size · vae_scale_factor`. */
   readonly height?: number
+  /** Output width in pixels; default `sample_size · vae_scale_factor`. */
   readonly width?: number
   /** Default 1. */
   readonly numImagesPerPrompt?: number
@@ -68,8 +70,11 @@ export interface PixArtSigmaCallOptions {
   readonly maxSequenceLength?: number
   /** Ready T5 embeddings `[B, L, D]` with masks `[B, L]` instead of prompts. */
   readonly promptEmbeds?: Tensor<"float32">
+  /** Mask `[B, L]` of `promptEmbeds` (1 for tokens, 0 for padding); required with it. */
   readonly promptAttentionMask?: Tensor
+  /** Ready negative T5 embeddings `[B, L, D]`, with `negativePromptAttentionMask`. */
   readonly negativePromptEmbeds?: Tensor<"float32">
+  /** Mask `[B, L]` of `negativePromptEmbeds`. */
   readonly negativePromptAttentionMask?: Tensor
   /** Called after each scheduler step with the latents (diffusers' step-end callback). */
   readonly onStep?: (event: StepEvent) => void | Promise<void>

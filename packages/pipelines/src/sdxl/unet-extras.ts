@@ -28,6 +28,7 @@ export interface LoadedIpAdapter {
 
 /** IP-Adapter call options (diffusers' `ip_adapter_image`, `ip_adapter_image_embeds`). */
 export interface IpAdapterCallOptions {
+  /** The image prompt of a loaded IP-Adapter (`ip_adapter_image`): a file path, encoded bytes or a tensor in [0, 1]. */
   readonly ipAdapterImage?: ImageInput
   /** Precomputed image embeddings `[2·B, n, D]` (`[negative; positive]`) with CFG, `[B, n, D]` without. */
   readonly ipAdapterImageEmbeds?: Tensor<"float32">
@@ -35,8 +36,11 @@ export interface IpAdapterCallOptions {
 
 /** ControlNet call options (diffusers' names in camelCase). */
 export interface ControlNetCallOptions {
+  /** Weight of the ControlNet residuals, one number or one per ControlNet (`controlnet_conditioning_scale`); default 1. */
   readonly controlnetConditioningScale?: PerControlNet
+  /** Fraction of the steps after which the ControlNet starts acting (`control_guidance_start`); default 0. */
   readonly controlGuidanceStart?: PerControlNet
+  /** Fraction of the steps after which the ControlNet stops acting (`control_guidance_end`); default 1. */
   readonly controlGuidanceEnd?: PerControlNet
 }
 

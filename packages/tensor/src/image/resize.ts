@@ -5,7 +5,9 @@ import { pixelsToTensor, rawSharp, tensorToPixels } from "./pixels.js"
 
 /** Options of {@link resizeImage}. */
 export interface ResizeImageOptions {
+  /** Target width in pixels. */
   readonly width: number
+  /** Target height in pixels. */
   readonly height: number
   /** Resampling filter. Default `"lanczos"` (PIL's default for diffusers' image processor). */
   readonly filter?: "nearest" | "bilinear" | "bicubic" | "lanczos"
