@@ -1,5 +1,5 @@
 import path from "node:path"
-import { createSession, identityAttention, loadHookedModel } from "@pagkit/onnx"
+import { createSession, identityAttention, loadHookedModel, patchTokenGrid } from "@pagkit/onnx"
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { loadT5Tokenizer } from "@pagkit/tokenizers"
 import { Vae, assertComponentKind, hookedDenoiserOptions, loadModelIndex, locateOnnxModel, readComponentConfig } from "@pagkit/models-core"
@@ -45,10 +45,9 @@ export async function loadPixArtTransformer(modelPath: string, options: LoadPixA
   const hooked = await loadHookedModel(modelPath, { ...sessionOptions, hooks, ...(cacheDir === undefined ? {} : { cacheDir }) })
   try {
     assertComponentKind(hooked.session, "transformer", "transformer/")
-    let transformer: PixArtTransformer | undefined
-    const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (shape) => transformer?.tokenGrid(shape) })
-    transformer = new PixArtTransformer({ ...base, config })
-    return transformer
+    const patchSize = typeof config?.["patch_size"] === "number" ? config["patch_size"] : 2
+    const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (shape) => patchTokenGrid(patchSize, shape) })
+    return new PixArtTransformer({ ...base, config })
   } catch (error) {
     await hooked.release()
     throw error

@@ -30,7 +30,10 @@ export class MaskEditor {
   resize(width: number, height: number): void {
     if (this.#image.width === width && this.#image.height === height) return
     const old = this.#hasImage ? this.#copy(this.#image) : undefined
-    for (const canvas of [this.#image, this.#mask]) (canvas.width = width), (canvas.height = height)
+    for (const canvas of [this.#image, this.#mask]) {
+      canvas.width = width
+      canvas.height = height
+    }
     this.#hasMask = false
     if (old !== undefined) this.#image.getContext("2d")!.drawImage(old, 0, 0, width, height)
   }

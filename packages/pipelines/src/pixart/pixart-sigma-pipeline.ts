@@ -10,7 +10,7 @@ import { loadPixArtSigma, loadPixArtTransformer, resizeAndCropImages } from "@pa
 import type { LoadPixArtSigmaOptions, PixArtPromptEmbeds, PixArtSigmaModel, PixArtSizePlan } from "@pagkit/models-pixart-sigma"
 import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import type { ResolvedLayers } from "@pagkit/onnx"
-import { InvalidOptionError, PipelineError } from "../errors.js"
+import { InvalidOptionError } from "../errors.js"
 import { usesUncond } from "../guidance-options.js"
 import { gatherRows } from "../row-inputs.js"
 import type { RowSource } from "../row-inputs.js"

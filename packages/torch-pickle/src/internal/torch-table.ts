@@ -229,7 +229,7 @@ export function torchTable({ source, storages }: TorchTableOptions): PickleTable
       if (cls instanceof PickleGlobal && (cls.fullName === PARAMETER || cls.fullName === "collections.OrderedDict")) return call(cls, args, "NEWOBJ")
       throw notAllowed(`creating an object (NEWOBJ) of ${describe(cls)}`)
     },
-    build(instance, state) {
+    build(instance, _state) {
       // torch: BUILD only on Tensor, Parameter and OrderedDict; their state (python attributes such as a state
       // dict's `_metadata`, a parameter's hooks) carries no tensor data and is dropped.
       if (instance instanceof Map || isTorchTensorRef(instance)) return instance
