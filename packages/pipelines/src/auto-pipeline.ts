@@ -14,6 +14,8 @@ import type { LayerMatching } from "./layer-resolver.js"
 import { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
 import { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
 import { SdxlHost } from "./sdxl/sdxl-pipeline.js"
+import { modelFolder, withoutHubOptions } from "./core/model-source.js"
+import type { HubLoadOptions } from "./core/model-source.js"
 import type { SdxlPipeline, SdxlTask } from "./sdxl/sdxl-pipeline.js"
 import { defaultHookKinds, kindsByName } from "./core/catalogues.js"
 import type { HookCatalogue } from "./core/catalogues.js"
@@ -21,8 +23,13 @@ import { IDENTITY_ATTENTION } from "@pagkit/onnx"
 import type { SdxlCallOptions } from "./sdxl/sdxl-options.js"
 import { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 
-/** Options of `AutoPipelineFor….fromPretrained`. */
-export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks"> {
+/** Options of `AutoPipelineFor….fromPretrained`; the hub options apply when `dir` is a model id (`org/name`). */
+export interface FromPretrainedOptions extends Omit<LoadSdxlOptions, "hooks" | "unet">, HubLoadOptions {
+  /**
+   * Replace the UNet: a folder or model id holding `model.onnx` (like `variants/unet-controlnet`), a pipeline folder with
+   * `unet/`, or a ready session with its hooks.
+   */
+  readonly unet?: LoadSdxlOptions["unet"]
   /** Make a PAG pipeline (diffusers' `enable_pag=True`). The UNet graph gets the identity-attention hook either way. */
   readonly enablePag?: boolean
   /** PAG layer patterns (default `["mid"]`). */
@@ -86,7 +93,8 @@ async function loadHost(dir: string, options: FromPretrainedOptions, unetPath: s
   const catalogue = kindsByName(defaultHookKinds(), hookCatalogue, extra)
   const identity = catalogue.get(IDENTITY_ATTENTION)
   const kinds = [...kindsByName(identity === undefined ? [] : [identity], extra).values()]
-  const model = await loadSdxl(dir, { ...load, hooks: kinds })
+  const { revision: _r, subfolder: _f, cacheDir: _d, token: _t, offline: _o, onDownloadProgress: _p2, ...sdxl } = load
+  const model = await loadSdxl(dir, { ...sdxl, hooks: kinds } as LoadSdxlOptions)
   const sessionOptions = {
     ...(load.sessionOptions ?? {}),
     ...(load.executionProviders === undefined ? {} : { executionProviders: load.executionProviders }),
@@ -129,10 +137,11 @@ async function unetModelPath(dir: string, override: FromPretrainedOptions["unet"
   return (await locateOnnxModel(override, existsSync(path.join(override, "unet")) ? "unet" : "")).modelPath
 }
 
-async function loadControlNets(value: FromPretrainedOptions["controlnet"]): Promise<ControlNet[]> {
+async function loadControlNets(value: FromPretrainedOptions["controlnet"], hub: HubLoadOptions): Promise<ControlNet[]> {
   if (value === undefined) return []
   const list = Array.isArray(value) ? (value as readonly (string | ControlNet)[]) : [value as string | ControlNet]
-  return Promise.all(list.map((c) => (typeof c === "string" ? loadControlNet(c) : c)))
+  const { subfolder: _s, ...shared } = hub // a subfolder names the base repository's folder, not the ControlNet's
+  return Promise.all(list.map(async (c) => (typeof c === "string" ? loadControlNet(await modelFolder(c, shared)) : c)))
 }
 
 interface BuildOptions {
@@ -168,10 +177,14 @@ function autoPipeline<T extends SdxlTask>(task: T) {
      * @example
      * const pipe = await AutoPipelineForText2Image.fromPretrained("models/sdxl", { enablePag: true, pagAppliedLayers: ["mid"] })
      */
-    async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
+    async fromPretrained(idOrDir: string, given: FromPretrainedOptions = {}): Promise<InstanceType<(typeof constructors)[T]>> {
+      const dir = await modelFolder(idOrDir, given)
+      const { subfolder: _s, ...hub } = given
+      const unet = typeof given.unet === "string" ? await modelFolder(given.unet, hub) : given.unet
+      const options = { ...withoutHubOptions(given), ...(unet === undefined ? {} : { unet }) }
       await checkSdxlFolder(dir)
       const unetPath = await unetModelPath(dir, options.unet)
-      const [host, controlnets] = await Promise.all([loadHost(dir, options, unetPath), loadControlNets(options.controlnet)])
+      const [host, controlnets] = await Promise.all([loadHost(dir, options, unetPath), loadControlNets(options.controlnet, given)])
       return build(task, host, {
         enablePag: options.enablePag ?? false,
         pagAppliedLayers: layersOf(options.pagAppliedLayers),

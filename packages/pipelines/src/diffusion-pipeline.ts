@@ -1,6 +1,7 @@
 import { loadModelIndex } from "@pagkit/models-core"
 import type { FamilyLoadOptions, FamilyPipeline, FamilyTable, PipelineFamily, PipelineTask } from "./core/family.js"
 import { PipelineError } from "./errors.js"
+import { modelFolder, withoutHubOptions } from "./core/model-source.js"
 import type { PixArtSigmaPipeline } from "./pixart/pixart-sigma-pipeline.js"
 import type { SdxlText2ImagePipeline } from "./sdxl/text2image.js"
 
@@ -40,8 +41,10 @@ export interface DiffusionPipelineOptions extends FamilyLoadOptions {
  * @namespace
  */
 export const DiffusionPipeline = {
-  async fromPretrained(dir: string, options: DiffusionPipelineOptions = {}): Promise<FamilyPipeline> {
-    const { families, ...load } = options
+  async fromPretrained(idOrDir: string, options: DiffusionPipelineOptions = {}): Promise<FamilyPipeline> {
+    const { families, ...given } = options
+    const dir = await modelFolder(idOrDir, given)
+    const load = withoutHubOptions(given)
     const family = await familyOf(dir, families)
     const task: PipelineTask = load.task ?? "text2image"
     if (!family.tasks.includes(task)) {

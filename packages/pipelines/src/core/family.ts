@@ -7,6 +7,7 @@ import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "../layer-resolver.js"
 import type { PipelineOutput } from "../output.js"
 import type { HookCatalogue } from "./catalogues.js"
+import type { HubLoadOptions } from "./model-source.js"
 
 /** The tasks a pipeline can serve. */
 export type PipelineTask = "text2image" | "image2image" | "inpainting"
@@ -22,7 +23,7 @@ export interface FamilyPipeline {
 }
 
 /** Options any family's loader takes (each family documents which it supports; others are errors naming it). */
-export interface FamilyLoadOptions {
+export interface FamilyLoadOptions extends HubLoadOptions {
   readonly task?: PipelineTask
   readonly enablePag?: boolean
   readonly pagAppliedLayers?: string | readonly string[]

@@ -18,6 +18,8 @@ import { PipelineCore } from "../core/pipeline-core.js"
 import type { CoreInit, FamilyRun, OutputParts, RunContext } from "../core/pipeline-core.js"
 import { ModelHost } from "../core/model-host.js"
 import { defaultHookKinds, kindsByName } from "../core/catalogues.js"
+import { modelFolder, withoutHubOptions } from "../core/model-source.js"
+import type { HubLoadOptions } from "../core/model-source.js"
 import { checkMatching, checkOptions, patternList } from "./pixart-call-checks.js"
 import { PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput } from "./pixart-options.js"
 import type { LayerMatching } from "../layer-resolver.js"
@@ -79,7 +81,9 @@ export class PixArtSigmaPipeline extends PipelineCore<PixArtSigmaCallOptions, Pi
   }
 
   /** Loads a PixArt-Sigma ONNX folder (see `loadPixArtSigma`) and wraps it. */
-  static async fromPretrained(dir: string, options: LoadPixArtSigmaOptions & PixArtSigmaPipelineInit = {}): Promise<PixArtSigmaPipeline> {
+  static async fromPretrained(idOrDir: string, given: LoadPixArtSigmaOptions & PixArtSigmaPipelineInit & HubLoadOptions = {}): Promise<PixArtSigmaPipeline> {
+    const dir = await modelFolder(idOrDir, given)
+    const options = withoutHubOptions(given)
     const catalogue = kindsByName(defaultHookKinds(), options.hookCatalogue, options.hooks)
     const identity = catalogue.get(IDENTITY_ATTENTION)
     const hooks = [...kindsByName(identity === undefined ? [] : [identity], options.hooks).values()]
