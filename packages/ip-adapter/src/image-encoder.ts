@@ -2,7 +2,7 @@
 // image_embeds. Reference: diffusers `StableDiffusionXLPAGPipeline.encode_image` (non-hidden-states branch).
 import { createSession } from "@pagkit/onnx"
 import type { SessionOptions } from "@pagkit/onnx"
-import { locateOnnxModel } from "@pagkit/models-core"
+import { locateOnnxModel, withLoadScope } from "@pagkit/models-core"
 import type { SessionLike } from "@pagkit/models-core"
 import { toFloat32 } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
@@ -29,7 +29,8 @@ export class ImageEncoder {
   /** Loads `model.onnx` from an `image_encoder/` folder. */
   static async load(folder: string, options: SessionOptions = {}): Promise<ImageEncoder> {
     const location = await locateOnnxModel(folder, "")
-    return new ImageEncoder(await createSession(location.modelPath, options))
+    // A graph of the wrong kind is released before the error is reported.
+    return withLoadScope(async (scope) => new ImageEncoder(scope.own(await createSession(location.modelPath, options))))
   }
 
   /** `image_embeds` `[N, projectionDim]` (float32) of preprocessed `pixel_values` `[N, 3, S, S]`. */

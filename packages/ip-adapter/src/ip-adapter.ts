@@ -3,6 +3,7 @@
 // `prepare_ip_adapter_image_embeds` (non-Plus adapters: `output_hidden_states=False`).
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { Tensor, concat, toFloat32 } from "@pagkit/tensor"
+import { withLoadScope } from "@pagkit/models-core"
 import { CLIP_DEFAULTS, clipPreprocess, loadClipImageProcessorConfig } from "./clip-image-processor.js"
 import type { ClipImageProcessorConfig } from "./clip-image-processor.js"
 import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
@@ -141,12 +142,14 @@ function repeatRows(t: Tensor<"float32">, batch: number): Tensor<"float32"> {
  */
 export async function loadIpAdapter(options: LoadIpAdapterOptions): Promise<IpAdapter> {
   const weights = await readIpAdapterWeights(options.weights)
-  const encoder = options.imageEncoder === undefined ? undefined : await ImageEncoder.load(options.imageEncoder, options.sessionOptions ?? {})
-  let processor: ClipImageProcessorConfig
-  if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
-  else {
-    const size = encoder?.imageSize ?? 224
-    processor = { ...CLIP_DEFAULTS, size: { shortestEdge: size }, cropSize: { height: size, width: size } }
-  }
-  return new IpAdapter(weights, encoder, processor)
+  return withLoadScope(async (scope) => {
+    const encoder = options.imageEncoder === undefined ? undefined : scope.own(await ImageEncoder.load(options.imageEncoder, options.sessionOptions ?? {}))
+    let processor: ClipImageProcessorConfig
+    if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
+    else {
+      const size = encoder?.imageSize ?? 224
+      processor = { ...CLIP_DEFAULTS, size: { shortestEdge: size }, cropSize: { height: size, width: size } }
+    }
+    return new IpAdapter(weights, encoder, processor)
+  })
 }

@@ -14,6 +14,9 @@ export {
 } from "./errors.js"
 export type { ModelsErrorCode } from "./errors.js"
 
+export { LoadScope, withLoadScope } from "./load-scope.js"
+export type { Releasable } from "./load-scope.js"
+
 export { describeSessionIo, sessionInput, sessionOutput } from "./session.js"
 export type { SessionIo, SessionLike } from "./session.js"
 
