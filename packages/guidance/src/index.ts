@@ -29,4 +29,4 @@ export type {
   HookSpec,
   StepContext,
 } from "./types.js"
-export { fullWindow, isInWindow, validateScale, validateWindow } from "./window.js"
+export { MAX_GUIDANCE_SCALE, fullWindow, isInWindow, validateScale, validateWindow } from "./window.js"
