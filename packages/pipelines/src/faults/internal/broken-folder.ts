@@ -105,3 +105,15 @@ export async function brokenFolder(source: string): Promise<BrokenFolder> {
     },
   }
 }
+
+/** Rewrites one float32 initializer of an ONNX file with NaN (e.g. a VAE or UNet bias), keeping everything else. */
+export async function poisonInitializer(file: string, name: string): Promise<void> {
+  const { decodeModel, encodeModel, float32Initializer } = await import("@pagkit/onnx")
+  const model = decodeModel(new Uint8Array(await readFile(file)))
+  const index = model.graph.initializers.findIndex((init) => init.name === name)
+  if (index < 0) throw new Error(`no initializer ${name} in ${file}`)
+  const dims = model.graph.initializers[index]!.dims
+  const size = dims.reduce((a, b) => a * b, 1)
+  model.graph.initializers[index] = float32Initializer(name, new Float32Array(size).fill(Number.NaN), dims)
+  await writeFile(file, encodeModel(model))
+}
