@@ -74,14 +74,19 @@ export class SafetensorsFile {
       const { size } = await handle.stat()
       const prefix = new Uint8Array(8)
       await readExactly(handle, prefix, 0)
-      const otherFormat = await recognizeOtherFormat(handle, prefix, size)
-      if (otherFormat !== undefined) {
-        throw new SafetensorsError("SAFETENSORS_WRONG_FORMAT", `${path} is not a safetensors file: ${otherFormat}.`)
+      try {
+        const headerLength = parseHeaderLength(path, prefix, size)
+        const json = new Uint8Array(headerLength)
+        await readExactly(handle, json, 8)
+        return new SafetensorsFile(path, handle, parseHeader(path, json, size))
+      } catch (error) {
+        // Only a file that does not parse is looked at more closely: a valid header may start with any bytes.
+        const otherFormat = await recognizeOtherFormat(handle, prefix, size)
+        if (otherFormat !== undefined) {
+          throw new SafetensorsError("SAFETENSORS_WRONG_FORMAT", `${path} is not a safetensors file: ${otherFormat}.`, { cause: error })
+        }
+        throw error
       }
-      const headerLength = parseHeaderLength(path, prefix, size)
-      const json = new Uint8Array(headerLength)
-      await readExactly(handle, json, 8)
-      return new SafetensorsFile(path, handle, parseHeader(path, json, size))
     } catch (error) {
       await handle.close()
       if (error instanceof SafetensorsError) throw error
