@@ -46,9 +46,15 @@ export interface DenoisingLoopOptions {
   readonly allowNonFinite?: boolean
 }
 
-/** Throws a {@link NonFiniteError} naming the step and where the values went bad. */
+/**
+ * Throws a {@link NonFiniteError} naming the step and where the values went bad. Costs one pass over the latents
+ * per step; the model input and output are scanned only once the latents are found non-finite.
+ */
 function checkStep(parts: { step: number; numSteps: number; timestep: number; input: Tensor; modelOutput: Tensor; latents: Tensor }): void {
   const { step, numSteps, timestep } = parts
+  const latents = countNonFinite(parts.latents)
+  if (latents === undefined) return // the common case: one pass over the latents
+  // Something went bad this step: find where, for the message.
   const where = `step ${step + 1} of ${numSteps} (timestep ${timestep})`
   const input = countNonFinite(parts.input)
   if (input !== undefined) {
@@ -64,13 +70,10 @@ function checkStep(parts: { step: number; numSteps: number; timestep: number; in
       step,
     )
   }
-  const latents = countNonFinite(parts.latents)
-  if (latents !== undefined) {
-    throw new NonFiniteError(
-      `expected finite latents after the scheduler step at ${where}, found ${describeNonFinite(latents)} (the model prediction was finite). Likely causes: a scheduler config out of range (betas outside (0, 1), beta_start ≥ beta_end, a sigma of 0), a non-finite eta, or huge guidance scales. Pass allowNonFinite: true to keep going anyway.`,
-      step,
-    )
-  }
+  throw new NonFiniteError(
+    `expected finite latents after the scheduler step at ${where}, found ${describeNonFinite(latents)} (the model prediction was finite). Likely causes: a scheduler config out of range (betas outside (0, 1), beta_start ≥ beta_end, a sigma of 0), a non-finite eta, or huge guidance scales. Pass allowNonFinite: true to keep going anyway.`,
+    step,
+  )
 }
 
 /**
