@@ -19,6 +19,11 @@ export interface CaseResult {
   readonly status: "pass" | "fail" | "skip"
   /** One short line: measured error vs tolerance, or why it failed / was skipped. */
   readonly detail: string
+  /**
+   * How many tensors or values were compared, when the kind counts them. A "pass" with 0 comparisons is turned
+   * into a failure by the runner: a case that compares nothing proves nothing.
+   */
+  readonly comparisons?: number
 }
 
 /** What the runner gives every kind. */

@@ -9,13 +9,19 @@ import { parseArgs } from "node:util"
 import { tinyModelsDir, tinyOraclesDir } from "@pagkit/tiny-models"
 import { caseKinds } from "./kinds/index.js"
 import { runConformance } from "./run.js"
+import { toleranceLines } from "./tolerances.js"
 
-const usage = "usage: pnpm conformance <oracle-dir> [--filter <text>] [--models <dir>]"
+const usage = "usage: pnpm conformance <oracle-dir> [--filter <text>] [--models <dir>] [--allow-skip]"
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { filter: { type: "string" }, models: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      filter: { type: "string" },
+      models: { type: "string" },
+      "allow-skip": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   })
   if (values.help === true) {
     console.log(usage)
@@ -29,13 +35,16 @@ async function main(): Promise<number> {
     return 2
   }
   const modelsDir = values.models === undefined ? tinyModelsDir() : path.resolve(cwd, values.models)
-  console.log(`oracles: ${oracleDir}\nmodels:  ${modelsDir}\ntolerances:`)
+  console.log(`oracles: ${oracleDir}\nmodels:  ${modelsDir}\ntolerances (apps/conformance/src/tolerances.ts):`)
+  for (const line of toleranceLines()) console.log(line)
+  console.log("checks:")
   for (const kind of caseKinds) console.log(`  ${kind.name.padEnd(24)} ${kind.tolerances}`)
   const started = Date.now()
   const summary = await runConformance({
     oracleDir,
     kinds: caseKinds,
     ...(values.filter === undefined ? {} : { filter: values.filter }),
+    allowSkip: values["allow-skip"] === true,
     context: { modelsDir, log: (m) => console.error(m) },
     onResult: (r) => console.log(`${r.status.toUpperCase().padEnd(4)}  ${r.name}  ${r.detail}`),
   })

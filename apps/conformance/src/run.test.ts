@@ -2,7 +2,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
+import { Tensor, readSafetensors, writeSafetensors } from "@pagkit/tensor"
 import { tinyModelsDir, tinyOraclesDir } from "@pagkit/tiny-models"
+import type { CaseKind } from "./kind.js"
 import { caseKinds } from "./kinds/index.js"
 import { runConformance } from "./run.js"
 
@@ -60,5 +62,62 @@ describe("runConformance", () => {
     writeFileSync(file, JSON.stringify(meta))
     const unknown = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
     expect(unknown.results[0]?.detail).toMatch(/madeUpArgument/)
+  })
+})
+
+describe("the runner cannot pass on nothing (issue 16, item 8)", () => {
+  const passOnNothing: CaseKind = {
+    name: "fake",
+    tolerances: "none",
+    detect: () => true,
+    run: async (file) => [{ name: `fake ${file.relPath}`, status: "pass", detail: "", comparisons: 0 }],
+  }
+
+  it("a pass with zero comparisons is a failure", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    writeFileSync(path.join(dir, "anything.json"), JSON.stringify({ what: "x" }))
+    const summary = await runConformance({ oracleDir: dir, kinds: [passOnNothing], context })
+    expect(summary).toMatchObject({ passed: 0, failed: 1 })
+    expect(summary.results[0]?.detail).toMatch(/compared nothing/)
+  })
+
+  it("a case no kind can run fails unless allowSkip", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    writeFileSync(path.join(dir, "sd3.json"), JSON.stringify({ pipeline: "StableDiffusion3Pipeline", call: {} }))
+    const strict = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(strict).toMatchObject({ passed: 0, failed: 1, skipped: 0 })
+    expect(strict.results[0]?.detail).toMatch(/cannot run[\s\S]*--allow-skip/)
+    const lenient = await runConformance({ oracleDir: dir, kinds: caseKinds, context, allowSkip: true })
+    expect(lenient).toMatchObject({ passed: 0, failed: 0, skipped: 1 })
+  })
+
+  it("an SDXL pipeline case fails with no comparable tensors, and when pagkit's step count differs from the oracle's", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-oracles-"))
+    copyCase(dir, "sdxl-t2i-pag-cfg-mid")
+    const tensorsFile = path.join(dir, "sdxl-t2i-pag-cfg-mid.safetensors")
+    const oracle = await readSafetensors(tensorsFile)
+    const steps = [...oracle.keys()].filter((k) => k.startsWith("latents.step")).length
+    expect(steps).toBeGreaterThan(1)
+    // One recorded step fewer than pagkit runs.
+    oracle.delete(`latents.step${steps - 1}`)
+    await writeSafetensors(tensorsFile, Object.fromEntries(oracle))
+    const fewer = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(fewer.failed).toBe(1)
+    expect(fewer.results[0]?.detail).toMatch(new RegExp(`pagkit ran ${steps} steps; the oracle has ${steps - 1}`))
+    // Nothing comparable at all.
+    await writeSafetensors(tensorsFile, { unrelated: Tensor.zeros([1], "float32") })
+    const empty = await runConformance({ oracleDir: dir, kinds: caseKinds, context })
+    expect(empty.failed).toBe(1)
+    expect(empty.results[0]?.detail).toMatch(/nothing to compare/)
+  })
+
+  it("every kind's tolerance comes from the one table", async () => {
+    const { TOLERANCES, toleranceLines } = await import("./tolerances.js")
+    const lines = toleranceLines()
+    expect(lines.length).toBe(Object.keys(TOLERANCES).length)
+    expect(lines.join("\n")).toMatch(/pipeline-sdxl\s+imageMaxAbs=0\.001\s+latentsRelL2=0\.001\s+noiseMaxAbs=0\.000001/)
+    for (const kind of caseKinds.filter((k) => k.name in TOLERANCES)) {
+      for (const value of Object.values(TOLERANCES[kind.name as keyof typeof TOLERANCES])) expect(kind.tolerances).toContain(String(value))
+    }
   })
 })

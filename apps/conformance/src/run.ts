@@ -18,6 +18,22 @@ export interface RunOptions {
   readonly filter?: string
   /** Called with each result as soon as it is known. */
   readonly onResult?: (result: CaseResult) => void
+  /**
+   * Report cases no kind can run (a diffusers pipeline class pagkit lacks) as skipped. Default false: they are
+   * failures, so a run cannot pass on cases it never ran.
+   */
+  readonly allowSkip?: boolean
+}
+
+/** Applies the runner's rules to a kind's result: no pass on zero comparisons, no skip unless allowed. */
+function judge(result: CaseResult, allowSkip: boolean): CaseResult {
+  if (result.status === "pass" && result.comparisons === 0) {
+    return { ...result, status: "fail", detail: `compared nothing (0 comparisons): ${result.detail}` }
+  }
+  if (result.status === "skip" && !allowSkip) {
+    return { ...result, status: "fail", detail: `cannot run: ${result.detail} (pass --allow-skip to list such cases as skipped)` }
+  }
+  return result
 }
 
 async function runCase(file: CaseFile, kinds: readonly CaseKind[], context: RunContext): Promise<CaseResult[]> {
@@ -44,7 +60,8 @@ export async function runConformance(options: RunOptions): Promise<RunSummary> {
   )
   const results: CaseResult[] = []
   for (const file of files) {
-    for (const result of await runCase(file, options.kinds, options.context)) {
+    for (const raw of await runCase(file, options.kinds, options.context)) {
+      const result = judge(raw, options.allowSkip ?? false)
       results.push(result)
       options.onResult?.(result)
     }

@@ -3,7 +3,7 @@
 import path from "node:path"
 import { createSession } from "@pagkit/onnx"
 import type { SessionOptions } from "@pagkit/onnx"
-import { locateOnnxModel, readJsonFile } from "@pagkit/models-core"
+import { locateOnnxModel, readJsonFile, withLoadScope } from "@pagkit/models-core"
 import type { SessionLike } from "@pagkit/models-core"
 import { Tensor, toFloat32 } from "@pagkit/tensor"
 import { ControlImageError, ControlNetModelError } from "./errors.js"
@@ -139,6 +139,9 @@ export interface LoadControlNetOptions {
 export async function loadControlNet(folder: string, options: LoadControlNetOptions = {}): Promise<ControlNet> {
   const location = await locateOnnxModel(folder, "")
   const config = (await readJsonFile(path.join(path.dirname(location.modelPath), "config.json"), { required: false })) ?? {}
-  const session = await createSession(location.modelPath, options.sessionOptions ?? {})
-  return new ControlNet(session, config as Record<string, unknown>)
+  // A graph the ControlNet cannot use is released before the error is reported.
+  return withLoadScope(async (scope) => {
+    const session = scope.own(await createSession(location.modelPath, options.sessionOptions ?? {}))
+    return new ControlNet(session, config as Record<string, unknown>)
+  })
 }

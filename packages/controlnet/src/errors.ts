@@ -1,3 +1,5 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link ControlNetError}. */
 export type ControlNetErrorCode =
   | "CONTROL_IMAGE_INVALID"
@@ -6,13 +8,8 @@ export type ControlNetErrorCode =
   | "CONTROLNET_MODEL_INVALID"
 
 /** Base class of every error thrown by `@pagkit/controlnet`. */
-export class ControlNetError extends Error {
+export class ControlNetError<C extends ControlNetErrorCode = ControlNetErrorCode> extends PagkitError<C> {
   override readonly name: string = "ControlNetError"
-  readonly code: ControlNetErrorCode
-  constructor(code: ControlNetErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** A control image has the wrong rank, channel count, size or batch. */

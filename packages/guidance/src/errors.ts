@@ -1,3 +1,5 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link GuidanceError}. */
 export type GuidanceErrorCode =
   | "GUIDANCE_INVALID_OPTIONS"
@@ -8,13 +10,8 @@ export type GuidanceErrorCode =
   | "GUIDANCE_PREDICTION_SHAPE"
 
 /** Base class of every error thrown by the guidance packages (`@pagkit/guidance`, `-cfg`, `-pag`). */
-export class GuidanceError extends Error {
+export class GuidanceError<C extends GuidanceErrorCode = GuidanceErrorCode> extends PagkitError<C> {
   override readonly name: string = "GuidanceError"
-  readonly code: GuidanceErrorCode
-  constructor(code: GuidanceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** A middleware factory got options it cannot use (negative scale, empty window, …). Thrown once, at creation. */

@@ -35,5 +35,5 @@ export type {
   StepContext,
   ValuedActivation,
 } from "./types.js"
-export { fullWindow, isInWindow, isInWindowBy, validateScale, validateWindow, validateWindowRule } from "./window.js"
+export { MAX_GUIDANCE_SCALE, fullWindow, isInWindow, isInWindowBy, validateScale, validateWindow, validateWindowRule } from "./window.js"
 export type { WindowRule } from "./window.js"

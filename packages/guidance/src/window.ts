@@ -54,6 +54,11 @@ export function validateScale(value: number | undefined, what: string, fallback:
       `${what}: expected a finite number >= 0, found ${String(value)}. Use 0 to switch this term off.`,
     )
   }
+  if (value >= MAX_GUIDANCE_SCALE) {
+    throw new GuidanceOptionsError(
+      `${what}: expected a scale below ${MAX_GUIDANCE_SCALE}, found ${String(value)}: a scale that large overflows float32 predictions to Infinity and NaN (a black image). Usual values are 1–15.`,
+    )
+  }
   return value
 }
 
@@ -83,3 +88,5 @@ export function validateWindowRule(rule: unknown, what: string, fallback: Window
   }
   return rule
 }
+/** Guidance scales at or above this are refused: they overflow float32 predictions (issue 16, item 2). */
+export const MAX_GUIDANCE_SCALE = 1e6

@@ -1,14 +1,11 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link IpAdapterError}. */
 export type IpAdapterErrorCode = "IP_ADAPTER_WEIGHTS_MISMATCH" | "IP_ADAPTER_INPUT_INVALID" | "IP_ADAPTER_MODEL_INVALID"
 
 /** Base class of every error thrown by `@pagkit/ip-adapter`. */
-export class IpAdapterError extends Error {
+export class IpAdapterError<C extends IpAdapterErrorCode = IpAdapterErrorCode> extends PagkitError<C> {
   override readonly name: string = "IpAdapterError"
-  readonly code: IpAdapterErrorCode
-  constructor(code: IpAdapterErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** IP-Adapter weights that do not fit the UNet (layer count, dimensions, missing keys). */

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises"
 import { dirname } from "node:path"
 import { createSession, decodeModel, encodeModel } from "@pagkit/onnx"
 import type { SessionOptions } from "@pagkit/onnx"
-import { locateOnnxModel } from "@pagkit/models-core"
+import { locateOnnxModel, withLoadScope } from "@pagkit/models-core"
 import type { SessionLike } from "@pagkit/models-core"
 import { toFloat32 } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
@@ -48,11 +48,16 @@ export class ImageEncoder {
   static async load(folder: string, options: ImageEncoderOptions = {}): Promise<ImageEncoder> {
     const location = await locateOnnxModel(folder, "")
     const { penultimateHiddenStates, ...sessionOptions } = options
-    if (penultimateHiddenStates !== true) return new ImageEncoder(await createSession(location.modelPath, sessionOptions))
+    // A graph of the wrong kind is released before the error is reported.
+    if (penultimateHiddenStates !== true) {
+      return withLoadScope(async (scope) => new ImageEncoder(scope.own(await createSession(location.modelPath, sessionOptions))))
+    }
     const model = decodeModel(new Uint8Array(await readFile(location.modelPath)))
     exposePenultimateHiddenStates(model, location.modelPath)
     // weights in model.onnx_data stay where they are: the edited graph points at them through externalDataDir
-    return new ImageEncoder(await createSession(encodeModel(model), { externalDataDir: dirname(location.modelPath), ...sessionOptions }))
+    return withLoadScope(async (scope) =>
+      new ImageEncoder(scope.own(await createSession(encodeModel(model), { externalDataDir: dirname(location.modelPath), ...sessionOptions }))),
+    )
   }
 
   /** `image_embeds` `[N, projectionDim]` (float32) of preprocessed `pixel_values` `[N, 3, S, S]`. */

@@ -4,6 +4,7 @@
 // (`output_hidden_states=True`) take `hidden_states[-2]`, the negative being the encoding of a zero image.
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { Tensor, concat, toFloat32 } from "@pagkit/tensor"
+import { withLoadScope } from "@pagkit/models-core"
 import { CLIP_DEFAULTS, clipPreprocess, loadClipImageProcessorConfig } from "./clip-image-processor.js"
 import type { ClipImageProcessorConfig } from "./clip-image-processor.js"
 import { IpAdapterInputError, IpAdapterModelError } from "./errors.js"
@@ -204,15 +205,17 @@ function repeatRows(t: Tensor<"float32">, batch: number): Tensor<"float32"> {
  */
 export async function loadIpAdapter(options: LoadIpAdapterOptions): Promise<IpAdapter> {
   const weights = await readAnyIpAdapterWeights(options.weights)
-  const encoder =
-    options.imageEncoder === undefined
-      ? undefined
-      : await ImageEncoder.load(options.imageEncoder, { ...options.sessionOptions, penultimateHiddenStates: weights.variant === "plus" })
-  let processor: ClipImageProcessorConfig
-  if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
-  else {
-    const size = encoder?.imageSize ?? 224
-    processor = { ...CLIP_DEFAULTS, size: { shortestEdge: size }, cropSize: { height: size, width: size } }
-  }
-  return new IpAdapter(weights, encoder, processor)
+  return withLoadScope(async (scope) => {
+    const encoder =
+      options.imageEncoder === undefined
+        ? undefined
+        : scope.own(await ImageEncoder.load(options.imageEncoder, { ...options.sessionOptions, penultimateHiddenStates: weights.variant === "plus" }))
+    let processor: ClipImageProcessorConfig
+    if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
+    else {
+      const size = encoder?.imageSize ?? 224
+      processor = { ...CLIP_DEFAULTS, size: { shortestEdge: size }, cropSize: { height: size, width: size } }
+    }
+    return new IpAdapter(weights, encoder, processor)
+  })
 }

@@ -1,3 +1,5 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link ModelsError}. */
 export type ModelsErrorCode =
   | "MODEL_FOLDER_MISSING"
@@ -8,13 +10,8 @@ export type ModelsErrorCode =
   | "MODEL_INPUT_INVALID"
 
 /** Base class of every error thrown by `@pagkit/models-core` (and reused by the model adapters). */
-export class ModelsError extends Error {
+export class ModelsError<C extends ModelsErrorCode = ModelsErrorCode> extends PagkitError<C> {
   override readonly name: string = "ModelsError"
-  readonly code: ModelsErrorCode
-  constructor(code: ModelsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** What an exported diffusers / Optimum ONNX pipeline folder contains, for error messages. */

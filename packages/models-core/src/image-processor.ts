@@ -1,5 +1,5 @@
 import { Tensor, concat, interpolate, resizeImage } from "@pagkit/tensor"
-import { ModelInputError } from "./errors.js"
+import { ImageSizeError, ModelInputError } from "./errors.js"
 import { cropImages, pasteImages, toGrayscale } from "./internal/pixels.js"
 import { normalizeImages } from "./vae.js"
 
@@ -62,9 +62,18 @@ export function defaultHeightWidth(
   factor: number,
   size: { readonly height?: number | undefined; readonly width?: number | undefined } = {},
 ): { height: number; width: number } {
-  const height = size.height ?? image.shape[image.rank - 2]!
-  const width = size.width ?? image.shape[image.rank - 1]!
-  return { height: height - (height % factor), width: width - (width % factor) }
+  const imageHeight = image.shape[image.rank - 2]!
+  const imageWidth = image.shape[image.rank - 1]!
+  const height = size.height ?? imageHeight
+  const width = size.width ?? imageWidth
+  const result = { height: height - (height % factor), width: width - (width % factor) }
+  if (result.height <= 0 || result.width <= 0) {
+    // diffusers rounds the image's own size down to a multiple of the VAE factor; a tiny image rounds to 0.
+    throw new ImageSizeError(
+      `the input image is ${imageWidth} × ${imageHeight} pixels (width × height), smaller than the model's minimum of ${factor} × ${factor}: its size rounds down to ${result.width} × ${result.height} at multiples of ${factor}. Pass a larger image, or pass height and width to resize it to (e.g. the model's native size).`,
+    )
+  }
+  return result
 }
 
 /**

@@ -10,6 +10,28 @@ export interface ImageSizeRule {
   readonly model?: string
 }
 
+/** Largest height or width pagkit accepts, in pixels (checked before anything is allocated). */
+export const MAX_IMAGE_SIDE = 16384
+
+/** Largest height × width pagkit accepts (8192², a 768 MiB float32 RGB image; latents and activations come on top). */
+export const MAX_IMAGE_PIXELS = 8192 * 8192
+
+/**
+ * Throws an {@link ImageSizeError} when a requested size is too large to allocate (over {@link MAX_IMAGE_SIDE}
+ * per side or {@link MAX_IMAGE_PIXELS} in all), before any buffer is made. `what` names the request.
+ * @example
+ * checkImageArea(100000, 100000, "the requested size") // throws: "… 100000 × 100000 … at most 16384 per side"
+ */
+export function checkImageArea(height: number, width: number, what = "the requested image size"): void {
+  if (!(height > 0 && width > 0)) return // positivity is reported by the size rules
+  if (height > MAX_IMAGE_SIDE || width > MAX_IMAGE_SIDE || height * width > MAX_IMAGE_PIXELS) {
+    const gib = (height * width * 3 * 4) / 2 ** 30
+    throw new ImageSizeError(
+      `${what} is ${height} × ${width} pixels, too large: pagkit takes at most ${MAX_IMAGE_SIDE} per side and ${MAX_IMAGE_PIXELS} pixels in all (8192 × 8192); the decoded image alone would take ${gib.toFixed(1)} GiB. Generate at the model's native size (1024 for SDXL) and upscale afterwards.`,
+    )
+  }
+}
+
 /**
  * Throws an {@link ImageSizeError} unless height and width are positive multiples of
  * `vaeScaleFactor × latentMultiple`; the message names the nearest valid sizes.
@@ -19,6 +41,7 @@ export interface ImageSizeRule {
  */
 export function checkImageSize(height: number, width: number, rule: ImageSizeRule): void {
   const multiple = rule.vaeScaleFactor * rule.latentMultiple
+  checkImageArea(height, width, `the image size for ${rule.model ?? "this model"}`)
   const problems: string[] = []
   for (const [what, value] of [
     ["height", height],

@@ -14,6 +14,9 @@ export {
 } from "./errors.js"
 export type { ModelsErrorCode } from "./errors.js"
 
+export { LoadScope, withLoadScope } from "./load-scope.js"
+export type { Releasable } from "./load-scope.js"
+
 export { describeSessionIo, sessionInput, sessionOutput } from "./session.js"
 export type { SessionIo, SessionLike } from "./session.js"
 
@@ -27,6 +30,7 @@ export {
 } from "./model-folder.js"
 export type { ComponentEntry, ModelIndex, OnnxModelLocation } from "./model-folder.js"
 export { parsePythonJson } from "./python-json.js"
+export { promptProblem } from "./prompt-list.js"
 
 export { assertComponentKind, detectComponentKind } from "./component-kind.js"
 export type { ComponentKind } from "./component-kind.js"
@@ -58,7 +62,7 @@ export type { ImageOutputType } from "./postprocess.js"
 export { HookableDenoiser } from "./denoiser.js"
 export type { DenoiserBatch, DenoiserRow, HookGateInput, HookableDenoiserOptions, RowHooks, TokenGridFactory } from "./denoiser.js"
 
-export { checkImageSize } from "./image-size.js"
+export { MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, checkImageArea, checkImageSize } from "./image-size.js"
 export type { ImageSizeRule } from "./image-size.js"
 export { gatesOfHooks, hookedDenoiserOptions } from "./hooked-denoiser.js"
 export type { HookedModelLike } from "./hooked-denoiser.js"

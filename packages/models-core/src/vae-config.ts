@@ -56,6 +56,22 @@ export function parseVaeConfig(raw: Readonly<Record<string, unknown>>, file = "v
     blockOutChannels,
     raw,
   }
+  const fix = "Fix the value (diffusers' SDXL VAE has scaling_factor 0.13025) or re-export the folder."
+  if (!(config.scalingFactor > 0)) {
+    throw new ModelConfigError(`${file}: scaling_factor must be > 0 (latents are divided by it before decoding), found ${config.scalingFactor}. ${fix}`)
+  }
+  if (!Number.isInteger(config.latentChannels) || config.latentChannels < 1) {
+    throw new ModelConfigError(`${file}: latent_channels must be an integer ≥ 1, found ${config.latentChannels}. ${fix}`)
+  }
+  if (blockOutChannels.some((c) => !Number.isInteger(c) || c < 1)) {
+    throw new ModelConfigError(`${file}: block_out_channels must be integers ≥ 1, found ${JSON.stringify(blockOutChannels)}. ${fix}`)
+  }
+  for (const key of ["latents_mean", "latents_std"] as const) {
+    const values = key === "latents_mean" ? config.latentsMean : config.latentsStd
+    if (values?.some((v) => !Number.isFinite(v) || (key === "latents_std" && v <= 0))) {
+      throw new ModelConfigError(`${file}: ${key} must hold finite numbers${key === "latents_std" ? " > 0" : ""}, found ${JSON.stringify(values)}. ${fix}`)
+    }
+  }
   for (const key of ["latentsMean", "latentsStd"] as const) {
     const values = config[key]
     if (values !== undefined && values.length !== config.latentChannels) {

@@ -1,6 +1,7 @@
 import path from "node:path"
 import { Tensor } from "@pagkit/tensor"
 import { createSession } from "@pagkit/onnx"
+import { withLoadScope } from "./load-scope.js"
 import type { SessionOptions } from "@pagkit/onnx"
 import { assertComponentKind } from "./component-kind.js"
 import { ModelInputError } from "./errors.js"
@@ -62,16 +63,18 @@ export class Vae {
       (await readComponentConfig(dir, "vae_encoder", { required: false })) ??
       (await readComponentConfig(dir, "vae"))!
     const config = parseVaeConfig(rawConfig, path.join(dir, "vae_decoder/config.json"))
-    const decoder = await createSession(decoderLocation.modelPath, options.sessionOptions)
-    assertComponentKind(decoder, "vae-decoder", "vae_decoder/")
-    let encoder: SessionLike | undefined
-    const wantEncoder = options.encoder ?? (await locateOnnxModel(dir, "vae_encoder").then(() => true, () => false))
-    if (wantEncoder) {
-      const encoderLocation = await locateOnnxModel(dir, "vae_encoder")
-      encoder = await createSession(encoderLocation.modelPath, options.sessionOptions)
-      assertComponentKind(encoder, "vae-encoder", "vae_encoder/")
-    }
-    return new Vae({ decoder, encoder, config })
+    return withLoadScope(async (scope) => {
+      const decoder = scope.own(await createSession(decoderLocation.modelPath, options.sessionOptions))
+      assertComponentKind(decoder, "vae-decoder", "vae_decoder/")
+      let encoder: SessionLike | undefined
+      const wantEncoder = options.encoder ?? (await locateOnnxModel(dir, "vae_encoder").then(() => true, () => false))
+      if (wantEncoder) {
+        const encoderLocation = await locateOnnxModel(dir, "vae_encoder")
+        encoder = scope.own(await createSession(encoderLocation.modelPath, options.sessionOptions))
+        assertComponentKind(encoder, "vae-encoder", "vae_encoder/")
+      }
+      return new Vae({ decoder, encoder, config })
+    })
   }
 
   /** Frees both sessions. */

@@ -2,6 +2,7 @@
 // (the same as pipelines/pag/pipeline_pag_pixart_sigma.py's copy) with _text_preprocessing(clean_caption=False).
 import { repeatInterleave } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
+import { promptProblem } from "@pagkit/models-core"
 import type { SessionLike } from "@pagkit/models-core"
 import { PIXART_MAX_SEQUENCE_LENGTH, preprocessPixArtPrompt } from "@pagkit/tokenizers"
 import type { EncodeOptions, BatchEncoding } from "@pagkit/tokenizers"
@@ -117,8 +118,9 @@ export async function encodePixArtPrompt(text: PixArtTextComponents, options: Pi
     promptMask = options.promptAttentionMask!
   } else {
     if (options.prompt === undefined) throw new PixArtInputError("pass a prompt (a string or one per image) or promptEmbeds with promptAttentionMask.")
+    const problem = promptProblem(options.prompt, "prompt")
+    if (problem !== undefined) throw new PixArtInputError(problem)
     const prompts = toList(options.prompt)
-    if (prompts.length === 0) throw new PixArtInputError("prompt is an empty list; pass at least one prompt.")
     const encoded = await encodeTexts(text, prompts, maxLength)
     ;({ embeds: promptEmbeds, mask: promptMask } = encoded)
     warnings.push(...encoded.warnings)
@@ -134,6 +136,8 @@ export async function encodePixArtPrompt(text: PixArtTextComponents, options: Pi
       negativeMask = options.negativePromptAttentionMask!
     } else {
       const negative = options.negativePrompt ?? ""
+      const negativeProblem = promptProblem(negative, "negativePrompt")
+      if (negativeProblem !== undefined) throw new PixArtInputError(negativeProblem)
       const negatives = typeof negative === "string" ? Array.from({ length: batch }, () => negative) : negative
       if (negatives.length !== batch) {
         throw new PixArtInputError(

@@ -1,14 +1,11 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link PixArtError}. */
 export type PixArtErrorCode = "PIXART_MODEL_INVALID" | "PIXART_SIZE_UNSUPPORTED" | "PIXART_INPUT_INVALID"
 
 /** Base class of every error thrown by `@pagkit/models-pixart-sigma`. */
-export class PixArtError extends Error {
+export class PixArtError<C extends PixArtErrorCode = PixArtErrorCode> extends PagkitError<C> {
   override readonly name: string = "PixArtError"
-  readonly code: PixArtErrorCode
-  constructor(code: PixArtErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { aspectRatioBinsFor, classifyHeightWidthBin } from "./aspect-ratio-bins.js"
+import { checkImageArea } from "@pagkit/models-core"
 import { PixArtSizeError } from "./errors.js"
 
 /** What decides the sizes a PixArt transformer can generate. */
@@ -58,6 +59,7 @@ export function planPixArtSize(request: PixArtSizeRequest, rule: PixArtSizeRule)
   const { sampleSize, vaeScaleFactor, patchSize, fixedLatentSize } = rule
   const outputHeight = request.height ?? sampleSize * vaeScaleFactor
   const outputWidth = request.width ?? sampleSize * vaeScaleFactor
+  checkImageArea(outputHeight, outputWidth, "the requested PixArt-Sigma image size")
   checkPositive(outputHeight, "height")
   checkPositive(outputWidth, "width")
   const fixedPixels = fixedLatentSize?.map((d) => d * vaeScaleFactor) as [number, number] | undefined

@@ -2,7 +2,8 @@ import path from "node:path"
 import { createSession, identityAttention, loadHookedModel, patchTokenGrid } from "@pagkit/onnx"
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { loadT5Tokenizer } from "@pagkit/tokenizers"
-import { Vae, assertComponentKind, hookedDenoiserOptions, loadModelIndex, locateOnnxModel, readComponentConfig } from "@pagkit/models-core"
+import { Vae, assertComponentKind, hookedDenoiserOptions, loadModelIndex, locateOnnxModel, readComponentConfig, withLoadScope } from "@pagkit/models-core"
+import type { ModelIndex } from "@pagkit/models-core"
 import type { PixArtTokenizer } from "./encode-prompt.js"
 import { PixArtModelError } from "./errors.js"
 import { PixArtSigmaModel } from "./pixart-model.js"
@@ -74,37 +75,61 @@ export async function loadPixArtSigma(dir: string, options: LoadPixArtSigmaOptio
   const transformerConfig = await readComponentConfig(dir, "transformer", { required: false })
   const loadTokenizer = options.loadTokenizer ?? ((folder: string) => loadT5Tokenizer(folder))
 
+  assertPixArtFolder(index)
   const [tokenizer, textEncoderLocation, transformerLocation] = await Promise.all([
     loadTokenizer(path.join(dir, "tokenizer")),
     locateOnnxModel(dir, "text_encoder"),
     locateOnnxModel(dir, "transformer"),
   ])
-  const textEncoder = await createSession(textEncoderLocation.modelPath, sessionOptions)
-  assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
-  assertT5TextEncoder(textEncoder)
+  // A failure after a session was created releases it (and reports only once nothing is being created).
+  return withLoadScope(async (scope) => {
+    const textEncoder = scope.own(await createSession(textEncoderLocation.modelPath, sessionOptions))
+    assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
+    assertT5TextEncoder(textEncoder)
 
-  const hooks = options.hooks ?? [identityAttention()]
-  const transformer = await loadPixArtTransformer(transformerLocation.modelPath, {
-    ...sessionOptions,
-    hooks,
-    config: transformerConfig,
-    cacheDir: options.hookCacheDir,
+    const hooks = options.hooks ?? [identityAttention()]
+    const transformer = await loadPixArtTransformer(transformerLocation.modelPath, {
+      ...sessionOptions,
+      hooks,
+      config: transformerConfig,
+      cacheDir: options.hookCacheDir,
+    })
+    scope.own(transformer.session)
+    if (hooks.some((k) => k.name === IDENTITY_ATTENTION) && transformer.selfAttentionLayers.length === 0) {
+      throw new PixArtModelError(`transformer/ (${transformerLocation.modelPath}) has no self-attention layers for PAG to hook.`)
+    }
+    const vae = scope.own(await Vae.load(dir, { sessionOptions, encoder: false }))
+    return new PixArtSigmaModel({
+      dir,
+      index,
+      tokenizer,
+      textEncoder,
+      transformer,
+      vae,
+      schedulerConfig,
+      transformerPath: transformerLocation.modelPath,
+      release: async (model) => {
+        await Promise.all([textEncoder.release(), model.transformer.session.release?.()])
+      },
+    })
   })
-  if (hooks.some((k) => k.name === IDENTITY_ATTENTION) && transformer.selfAttentionLayers.length === 0) {
-    throw new PixArtModelError(`transformer/ (${transformerLocation.modelPath}) has no self-attention layers for PAG to hook.`)
-  }
-  const vae = await Vae.load(dir, { sessionOptions, encoder: false })
-  return new PixArtSigmaModel({
-    dir,
-    index,
-    tokenizer,
-    textEncoder,
-    transformer,
-    vae,
-    schedulerConfig,
-    transformerPath: transformerLocation.modelPath,
-    release: async (model) => {
-      await Promise.all([textEncoder.release(), model.transformer.session.release?.()])
-    },
-  })
+}
+
+/**
+ * A folder of another family (an SDXL export has `unet/` and two text encoders, no `transformer/`) is named as
+ * such before anything loads, instead of failing on a missing `transformer/`.
+ */
+function assertPixArtFolder(index: ModelIndex): void {
+  const className = index.className ?? ""
+  const components = Object.keys(index.components)
+  const isPixArt = /PixArt/i.test(className) || components.includes("transformer")
+  if (isPixArt) return
+  const family = /StableDiffusionXL/i.test(className) || components.includes("text_encoder_2")
+    ? "Stable Diffusion XL"
+    : components.includes("unet")
+      ? "a UNet pipeline (Stable Diffusion family)"
+      : "not a PixArt-Sigma pipeline"
+  throw new PixArtModelError(
+    `"${index.dir}" is ${family.startsWith("Stable") ? `a ${family}` : family} folder (model_index.json: _class_name ${JSON.stringify(index.className ?? null)}, components ${components.join(", ") || "none"}), not PixArt-Sigma: expected a transformer/ component and a T5 text_encoder/. Load it with the SDXL pipelines (AutoPipelineForText2Image.fromPretrained), or pass a PixArt-Sigma export.`,
+  )
 }

@@ -1,5 +1,5 @@
 import { Tensor, concat, repeatInterleave } from "@pagkit/tensor"
-import { ModelInputError } from "@pagkit/models-core"
+import { ModelInputError, promptProblem } from "@pagkit/models-core"
 import type { SessionLike } from "@pagkit/models-core"
 import { idsToInt32 } from "./prompt-tokenizer.js"
 import type { PromptTokenizer } from "./prompt-tokenizer.js"
@@ -57,8 +57,21 @@ export interface SdxlPromptEmbeds {
   readonly warnings: readonly string[]
 }
 
-function toList(p: PromptInput): readonly string[] {
+function toList(p: PromptInput, what = "prompt"): readonly string[] {
+  const problem = promptProblem(p, what)
+  if (problem !== undefined) throw new ModelInputError(problem)
   return typeof p === "string" ? [p] : p
+}
+
+/** Checks every prompt argument up front, so a bad one is a clear error instead of a failure inside a tokenizer. */
+function checkPromptOptions(options: EncodePromptOptions): void {
+  for (const key of ["prompt", "prompt2", "negativePrompt", "negativePrompt2"] as const) {
+    const value = options[key]
+    if (value === undefined) continue
+    const problem = promptProblem(value, key)
+    // An empty list for an optional prompt means "fall back" (Python's `a or b`), as diffusers treats it.
+    if (problem !== undefined && (key === "prompt" || !(Array.isArray(value) && value.length === 0))) throw new ModelInputError(problem)
+  }
 }
 
 /** Python's `a or b` for prompts: empty strings and empty lists fall through. */
@@ -112,6 +125,7 @@ export async function encodeSdxlPrompt(text: SdxlTextComponents, options: Encode
   const n = options.numImagesPerPrompt ?? 1
   const doCfg = options.doCfg ?? true
   if (!Number.isInteger(n) || n < 1) throw new ModelInputError(`numImagesPerPrompt must be a positive integer, found ${n}.`)
+  checkPromptOptions(options)
   const warnings: string[] = []
   let promptEmbeds = options.promptEmbeds
   let pooled = options.pooledPromptEmbeds

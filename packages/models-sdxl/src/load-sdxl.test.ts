@@ -90,3 +90,28 @@ describe("loadSdxl", () => {
     expect((wrong as Error).message).toMatch(/UNet.*text encoder/)
   })
 })
+
+describe("loadSdxl failures (issue 16, item 1)", () => {
+  it("reports a failing component only after every concurrent load has settled", async () => {
+    const { cp, mkdtemp, rm } = await import("node:fs/promises")
+    const { tmpdir } = await import("node:os")
+    const path = await import("node:path")
+    const dir = await mkdtemp(path.join(tmpdir(), "pagkit-sdxl-"))
+    try {
+      await cp(tinyModel("tiny-sdxl"), dir, { recursive: true })
+      await rm(path.join(dir, "text_encoder", "model.onnx"))
+      const events: string[] = []
+      // A slow tokenizer stands for a session still being created when text_encoder/ fails.
+      const slowTokenizer = async (folder: string): Promise<PromptTokenizer> => {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        events.push(`loaded ${path.basename(folder)}`)
+        return loadClipTokenizer(folder)
+      }
+      const failure = await loadSdxl(dir, { loadTokenizer: slowTokenizer }).catch((error: unknown) => (events.push("rejected"), error))
+      expect(failure).toBeInstanceOf(MissingModelFileError)
+      expect(events).toEqual(["loaded tokenizer", "loaded tokenizer_2", "rejected"])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

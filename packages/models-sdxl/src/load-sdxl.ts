@@ -12,8 +12,9 @@ import {
   locateOnnxModel,
   readComponentConfig,
   readJsonFile,
+  withLoadScope,
 } from "@pagkit/models-core"
-import type { HookableDenoiserOptions, ModelIndex, SessionLike } from "@pagkit/models-core"
+import type { HookableDenoiserOptions, LoadScope, ModelIndex, SessionLike } from "@pagkit/models-core"
 import type { PromptTokenizer, TokenizerLoader } from "./prompt-tokenizer.js"
 import { SdxlModel } from "./sdxl-model.js"
 import { SdxlUnet } from "./sdxl-unet.js"
@@ -71,6 +72,7 @@ async function loadUnet(
   dir: string,
   options: LoadSdxlOptions,
   sessionOptions: SessionOptions,
+  scope: LoadScope,
 ): Promise<{ unet: SdxlUnet; config: Record<string, unknown> | undefined }> {
   const override = options.unet
   const baseConfig = await readComponentConfig(dir, "unet", { required: false })
@@ -90,15 +92,17 @@ async function loadUnet(
   }
   const where = override === undefined ? "unet/" : `UNet folder "${override}"`
   if (options.hooks !== undefined && options.hooks.length > 0) {
-    const hooked = await loadHookedModel(modelPath, {
-      ...sessionOptions,
-      hooks: options.hooks,
-      ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
-    })
+    const hooked = scope.own(
+      await loadHookedModel(modelPath, {
+        ...sessionOptions,
+        hooks: options.hooks,
+        ...(options.hookCacheDir === undefined ? {} : { cacheDir: options.hookCacheDir }),
+      }),
+    )
     assertComponentKind(hooked.session, "unet", where)
     return { unet: sdxlUnetFromHooked(hooked, { kinds: options.hooks, config }), config }
   }
-  const session = await createSession(modelPath, sessionOptions)
+  const session = scope.own(await createSession(modelPath, sessionOptions))
   assertComponentKind(session, "unet", where)
   return { unet: new SdxlUnet({ session }), config }
 }
@@ -138,32 +142,37 @@ export async function loadSdxl(dir: string, options: LoadSdxlOptions = {}): Prom
   const schedulerConfig = (await readComponentConfig(dir, "scheduler"))!
 
   const hasTextEncoder = await hasFolder(dir, "text_encoder")
-  const [textEncoder, textEncoder2, tokenizer, tokenizer2] = await Promise.all([
-    hasTextEncoder ? loadComponent(dir, "text_encoder", sessionOptions) : Promise.resolve(undefined),
-    loadComponent(dir, "text_encoder_2", sessionOptions),
-    hasTextEncoder ? loadTokenizer(path.join(dir, "tokenizer")) : Promise.resolve(undefined),
-    loadTokenizer(path.join(dir, "tokenizer_2")),
-  ])
-  if (textEncoder !== undefined) assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
-  assertComponentKind(textEncoder2, "text-encoder", "text_encoder_2/")
+  // Every session started here settles before a failure is reported, and what loaded is released then.
+  return withLoadScope(async (scope) => {
+    const [textEncoder, textEncoder2, tokenizer, tokenizer2] = await scope.settle([
+      hasTextEncoder ? loadComponent(dir, "text_encoder", sessionOptions) : Promise.resolve(undefined),
+      loadComponent(dir, "text_encoder_2", sessionOptions),
+      hasTextEncoder ? loadTokenizer(path.join(dir, "tokenizer")) : Promise.resolve(undefined),
+      loadTokenizer(path.join(dir, "tokenizer_2")),
+    ])
+    if (textEncoder !== undefined) assertComponentKind(textEncoder, "text-encoder", "text_encoder/")
+    assertComponentKind(textEncoder2, "text-encoder", "text_encoder_2/")
 
-  const { unet, config: unetConfig } = await loadUnet(dir, options, sessionOptions)
-  const vae =
-    options.vae ??
-    (await Vae.load(dir, {
-      sessionOptions,
-      ...(options.vaeEncoder === undefined ? {} : { encoder: options.vaeEncoder }),
-    }))
-  return new SdxlModel({
-    dir,
-    index,
-    tokenizer,
-    textEncoder,
-    tokenizer2,
-    textEncoder2,
-    unet,
-    vae,
-    schedulerConfig,
-    unetConfig,
+    const { unet, config: unetConfig } = await loadUnet(dir, options, sessionOptions, scope)
+    const vae =
+      options.vae ??
+      scope.own(
+        await Vae.load(dir, {
+          sessionOptions,
+          ...(options.vaeEncoder === undefined ? {} : { encoder: options.vaeEncoder }),
+        }),
+      )
+    return new SdxlModel({
+      dir,
+      index,
+      tokenizer,
+      textEncoder,
+      tokenizer2,
+      textEncoder2,
+      unet,
+      vae,
+      schedulerConfig,
+      unetConfig,
+    })
   })
 }

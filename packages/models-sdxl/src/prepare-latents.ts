@@ -47,6 +47,12 @@ export function latentShape(options: {
   readonly vaeScaleFactor: number
 }): number[] {
   const { batchSize, channels, height, width, vaeScaleFactor } = options
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    // The batch is counted from the prompts: a prompt that is neither a string nor an array of strings shows here.
+    throw new ModelInputError(
+      `the batch size (prompts × images per prompt) must be a whole number ≥ 1, found ${String(batchSize)}${batchSize === 0 ? " (an empty prompt array?)" : ""}. Pass prompt as a string or an array of strings (e.g. prompt: "a red circle"), and numImagesPerPrompt as a whole number.`,
+    )
+  }
   return [batchSize, channels, Math.floor(height / vaeScaleFactor), Math.floor(width / vaeScaleFactor)]
 }
 

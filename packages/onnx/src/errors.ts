@@ -1,8 +1,11 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Codes of every {@link OnnxError}. */
 export type OnnxErrorCode =
   | "ONNX_MODEL_NOT_FOUND"
   | "ONNX_MODEL_LOAD_FAILED"
   | "ONNX_EXTERNAL_DATA_MISSING"
+  | "ONNX_EXTERNAL_DATA_REFUSED"
   | "ONNX_PROTO_INVALID"
   | "ONNX_INPUT_UNKNOWN"
   | "ONNX_INPUT_MISSING"
@@ -15,21 +18,26 @@ export type OnnxErrorCode =
   | "ONNX_HOOK_FAILED"
 
 /** Base class of every error thrown by `@pagkit/onnx`. */
-export class OnnxError extends Error {
+export class OnnxError<C extends OnnxErrorCode = OnnxErrorCode> extends PagkitError<C> {
   override readonly name: string = "OnnxError"
-  readonly code: OnnxErrorCode
-  constructor(code: OnnxErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
-/** A model file (or its external data) could not be found or loaded. */
+/** Codes of {@link ModelLoadError}. */
+export type ModelLoadErrorCode =
+  | "ONNX_MODEL_NOT_FOUND"
+  | "ONNX_MODEL_LOAD_FAILED"
+  | "ONNX_EXTERNAL_DATA_MISSING"
+  | "ONNX_EXTERNAL_DATA_REFUSED"
+
+/**
+ * A model file (or its external data) could not be found or loaded. `ONNX_EXTERNAL_DATA_REFUSED`: onnxruntime
+ * found the external data but refused it because it resolves outside the model's folder (a symlink, or `..`).
+ */
 export class ModelLoadError extends OnnxError {
   override readonly name = "ModelLoadError"
-  override readonly code: "ONNX_MODEL_NOT_FOUND" | "ONNX_MODEL_LOAD_FAILED" | "ONNX_EXTERNAL_DATA_MISSING"
+  override readonly code: ModelLoadErrorCode
   constructor(
-    code: "ONNX_MODEL_NOT_FOUND" | "ONNX_MODEL_LOAD_FAILED" | "ONNX_EXTERNAL_DATA_MISSING",
+    code: ModelLoadErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -12,7 +12,7 @@ export {
   OnnxProtoError,
   RunError,
 } from "./errors.js"
-export type { OnnxErrorCode } from "./errors.js"
+export type { ModelLoadErrorCode, OnnxErrorCode } from "./errors.js"
 
 // sessions
 export { createSession } from "./session/create-session.js"

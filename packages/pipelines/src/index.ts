@@ -39,7 +39,9 @@ export type { ConditionedInput, RowSource } from "./row-inputs.js"
 export { readImageInput } from "./image-input.js"
 export type { ImageInput } from "./image-input.js"
 export { PipelineOutput } from "./output.js"
-export { AbortedError, InvalidOptionError, PipelineError } from "./errors.js"
+export { AbortedError, InvalidOptionError, NonFiniteError, PipelineError } from "./errors.js"
+export type { PipelineErrorCode } from "./errors.js"
+export { assertFiniteImages } from "./finite-images.js"
 export { PIXART_CALL_OPTIONS, PIXART_DEFAULT_PAG_LAYERS, PixArtSigmaOutput, PixArtSigmaPipeline, pixartCallFromDiffusers } from "./pixart/index.js"
 export type {
   MappedPixArtCall,
@@ -52,6 +54,7 @@ export {
   WorkerClosedError,
   WorkerFailedError,
   WorkerOutput,
+  pagkitErrorClasses,
   runInWorker,
   unserializableOptions,
 } from "./worker/index.js"
@@ -59,6 +62,7 @@ export type {
   UnserializableOption,
   WireError,
   WorkerCallOptions,
+  PipelineWorkerOptions,
   WorkerPipelineSpec,
   WorkerProgressEvent,
   WorkerRunOptions,

@@ -1,15 +1,22 @@
+import { PagkitError } from "./pagkit-error.js"
+
+/** Codes of every {@link TensorError}. */
+export type TensorErrorCode =
+  | "SHAPE_MISMATCH"
+  | "TENSOR_NON_FINITE"
+  | SafetensorsErrorCode
+  | ImageErrorCode
+  | "INVALID_SEED"
+  | "UNSUPPORTED_RANDOM_DTYPE"
+  | "INVALID_GENERATOR_STATE"
+
 /** Base class of every error thrown by `@pagkit/tensor`. */
-export class TensorError extends Error {
+export class TensorError<C extends TensorErrorCode = TensorErrorCode> extends PagkitError<C> {
   override readonly name: string = "TensorError"
-  readonly code: string
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-  }
 }
 
 /** A shape, dtype or size did not fit what an operation needs. */
-export class ShapeError extends TensorError {
+export class ShapeError extends TensorError<"SHAPE_MISMATCH"> {
   override readonly name = "ShapeError"
   constructor(message: string, options?: { cause?: unknown }) {
     super("SHAPE_MISMATCH", message, options)
@@ -20,13 +27,14 @@ export class ShapeError extends TensorError {
 export type SafetensorsErrorCode =
   | "SAFETENSORS_NOT_FOUND"
   | "SAFETENSORS_CORRUPT"
+  | "SAFETENSORS_WRONG_FORMAT"
   | "SAFETENSORS_UNSUPPORTED_DTYPE"
   | "SAFETENSORS_MISSING_TENSOR"
   | "SAFETENSORS_CLOSED"
   | "SAFETENSORS_INVALID_INPUT"
 
 /** A safetensors file could not be read or written; the message names the file and what to do. */
-export class SafetensorsError extends TensorError {
+export class SafetensorsError extends TensorError<SafetensorsErrorCode> {
   override readonly name = "SafetensorsError"
   override readonly code: SafetensorsErrorCode
   constructor(code: SafetensorsErrorCode, message: string, options?: { cause?: unknown }) {
@@ -39,7 +47,7 @@ export class SafetensorsError extends TensorError {
 export type ImageErrorCode = "IMAGE_UNREADABLE" | "IMAGE_INVALID_TENSOR" | "IMAGE_WRITE_FAILED"
 
 /** An image could not be decoded, encoded or written; the message names the file when there is one. */
-export class ImageError extends TensorError {
+export class ImageError extends TensorError<ImageErrorCode> {
   override readonly name = "ImageError"
   override readonly code: ImageErrorCode
   constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {

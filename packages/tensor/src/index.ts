@@ -4,8 +4,12 @@
  */
 export { Tensor, allocate, checkShape, contiguousStrides, sameShape, shapeSize } from "./tensor.js"
 export type { DType, DataTypeMap, Shape, TensorData } from "./tensor.js"
+export { PagkitError, reviveError, serializeError } from "./pagkit-error.js"
+export type { ErrorClass, SerializedError } from "./pagkit-error.js"
 export { ImageError, SafetensorsError, ShapeError, TensorError } from "./errors.js"
-export type { ImageErrorCode, SafetensorsErrorCode } from "./errors.js"
+export type { ImageErrorCode, SafetensorsErrorCode, TensorErrorCode } from "./errors.js"
+export { checkFinite, countNonFinite, describeNonFinite } from "./check-finite.js"
+export type { NonFiniteReport } from "./check-finite.js"
 export { TorchGenerator } from "./random/index.js"
 export type { RandomOptions } from "./random/index.js"
 export { InvalidGeneratorStateError, InvalidSeedError, UnsupportedRandomDTypeError } from "./random/index.js"

@@ -1,3 +1,5 @@
+import { PagkitError } from "@pagkit/tensor"
+
 /** Every failure code a tokenizer can raise. */
 export type TokenizerErrorCode =
   | "TOKENIZER_FOLDER_NOT_FOUND"
@@ -7,14 +9,8 @@ export type TokenizerErrorCode =
   | "TOKENIZER_INVALID_INPUT"
 
 /** Base class of every error thrown by `@pagkit/tokenizers`; `code` tells the failures apart. */
-export class TokenizerError extends Error {
+export class TokenizerError<C extends TokenizerErrorCode = TokenizerErrorCode> extends PagkitError<C> {
   override readonly name: string = "TokenizerError"
-  readonly code: TokenizerErrorCode
-
-  constructor(code: TokenizerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.code = code
-  }
 }
 
 const FOLDER_CONTENTS =

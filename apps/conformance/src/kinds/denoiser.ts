@@ -6,9 +6,10 @@ import { SafetensorsFile, Tensor, concat, relativeL2, slice } from "@pagkit/tens
 import { IDENTITY_ATTENTION, identityAttention, loadHookedModel, resolveLayers } from "@pagkit/onnx"
 import type { HookedModel } from "@pagkit/onnx"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
+import { TOLERANCES } from "../tolerances.js"
 
-const TOL_PAG = 1e-4
-const TOL_PLAIN = 1e-6
+const TOL_PAG = TOLERANCES.denoiser.pagRowsRelL2
+const TOL_PLAIN = TOLERANCES.denoiser.plainRelL2
 
 /** Case-file name prefix -> model file under the models folder (longest prefix wins; `meta.model` overrides). */
 const MODEL_BY_PREFIX: Readonly<Record<string, string>> = {
@@ -25,7 +26,7 @@ const MODEL_BY_PREFIX: Readonly<Record<string, string>> = {
 }
 
 /** float16 weights: ONNX Runtime vs PyTorch differ by about 1e-3 (FIXTURES.md). */
-const TOL_FP16 = 3e-3
+const TOL_FP16 = TOLERANCES.denoiser.float16RelL2
 
 interface DenoiserCase {
   readonly patterns?: readonly string[]

@@ -6,11 +6,12 @@ import path from "node:path"
 import { ImageEncoder, clipPreprocess, loadClipImageProcessorConfig } from "@pagkit/ip-adapter"
 import { SafetensorsFile, Tensor, loadImage, maxAbs, maxAbsDiff, relativeL2 } from "@pagkit/tensor"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
+import { TOLERANCES } from "../tolerances.js"
 
 const NAME = "ip-adapter-image-embeds"
 /** pixel_values are exact in practice (uint8 / 255 normalized in float32); allow one float32 rounding. */
-const TOL_PIXELS = 1e-6
-const TOL_EMBEDS = 1e-4
+const TOL_PIXELS = TOLERANCES["ip-adapter-image-embeds"].pixelValuesMaxAbs
+const TOL_EMBEDS = TOLERANCES["ip-adapter-image-embeds"].embedsRelL2
 const DEFAULT_MODELS = { imageEncoder: "tiny-ip-adapter/image_encoder", featureExtractor: "tiny-ip-adapter/feature_extractor" }
 
 interface Source {

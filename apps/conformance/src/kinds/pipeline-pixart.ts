@@ -8,10 +8,11 @@ import { RecordingGenerator } from "../recording-generator.js"
 import { PixArtSigmaPipeline, pixartCallFromDiffusers } from "@pagkit/pipelines"
 import type { PixArtSigmaOutput } from "@pagkit/pipelines"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
+import { TOLERANCES } from "../tolerances.js"
 
-const TOL_IMAGE = 1e-3
-const TOL_LATENTS = 1e-3
-const TOL_NOISE = 1e-6
+const TOL_IMAGE = TOLERANCES["pipeline-pixart"].imageMaxAbs
+const TOL_LATENTS = TOLERANCES["pipeline-pixart"].latentsRelL2
+const TOL_NOISE = TOLERANCES["pipeline-pixart"].noiseRelL2
 
 function caseName(file: CaseFile): string {
   return `pipeline-pixart ${path.basename(file.relPath).replace(/\.(json|safetensors)$/, "")}`

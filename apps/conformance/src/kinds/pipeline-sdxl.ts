@@ -12,10 +12,11 @@ import { RecordingGenerator } from "../recording-generator.js"
 import type { CaseFile, CaseKind, CaseResult, RunContext } from "../kind.js"
 import { allWithin, camelCase, describeMeasures, measureMaxAbs, measureRelL2, toNhwc } from "../compare.js"
 import type { Measure } from "../compare.js"
+import { TOLERANCES } from "../tolerances.js"
 
-const IMAGE_MAX_ABS = 1e-3
-const LATENTS_REL_L2 = 1e-3
-const NOISE_MAX_ABS = 1e-6
+const IMAGE_MAX_ABS = TOLERANCES["pipeline-sdxl"].imageMaxAbs
+const LATENTS_REL_L2 = TOLERANCES["pipeline-sdxl"].latentsRelL2
+const NOISE_MAX_ABS = TOLERANCES["pipeline-sdxl"].noiseMaxAbs
 
 const CLASS = /^StableDiffusionXL(ControlNet)?(PAG)?(Img2Img|Inpaint)?Pipeline$/
 const tasks: Record<string, SdxlTask> = { "": "text2image", Img2Img: "image2image", Inpaint: "inpainting" }
@@ -96,7 +97,13 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   if (file.tensorsPath === undefined) return { name, status: "fail", detail: "no reference tensors (NAME.safetensors) beside the case" }
   const oracle = await SafetensorsFile.open(file.tensorsPath)
   const measures: Measure[] = []
+  const counts: string[] = []
   try {
+    // Like the PixArt kind: pagkit must run as many steps and draw noise as many times as diffusers did.
+    const stepKeys = oracle.names.filter((n) => /^latents\.step\d+$/.test(n)).length
+    const noiseKeys = oracle.names.filter((n) => /^noise\.\d+$/.test(n)).length
+    if (stepKeys > 0 && stepLatents.length !== stepKeys) counts.push(`pagkit ran ${stepLatents.length} steps; the oracle has ${stepKeys} latents.step{k}`)
+    if (noiseKeys > 0 && draws.length !== noiseKeys) counts.push(`pagkit drew noise ${draws.length} time(s); the oracle recorded ${noiseKeys}`)
     if (oracle.has("image")) measures.push(measureMaxAbs("image", toNhwc(output.images!), await oracle.read("image"), IMAGE_MAX_ABS))
     for (let k = 0; oracle.has(`latents.step${k}`); k++) {
       const actual = stepLatents[k]
@@ -116,7 +123,11 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   if (pagRan && expectedLayers !== undefined && JSON.stringify(pipe.pagLayersResolved) !== JSON.stringify(expectedLayers)) {
     return { name, status: "fail", detail: `PAG layers [${pipe.pagLayersResolved.join(", ")}] differ from diffusers' [${expectedLayers.join(", ")}]` }
   }
-  return { name, status: allWithin(measures) ? "pass" : "fail", detail: describeMeasures(measures) }
+  if (counts.length > 0) return { name, status: "fail", detail: counts.join("; ") }
+  if (measures.length === 0) {
+    return { name, status: "fail", detail: `nothing to compare: ${path.basename(file.tensorsPath)} has no image, latents.step{k} or noise.{i} tensor`, comparisons: 0 }
+  }
+  return { name, status: allWithin(measures) ? "pass" : "fail", detail: `${stepLatents.length} steps, ${draws.length} draw(s): ${describeMeasures(measures)}`, comparisons: measures.length }
 }
 
 /**

@@ -5,9 +5,10 @@ import { runSchedulerOracle } from "@pagkit/schedulers/testing"
 import type { OracleCheck } from "@pagkit/schedulers/testing"
 import { readSafetensors } from "@pagkit/tensor"
 import type { CaseFile, CaseKind, CaseResult } from "../kind.js"
+import { TOLERANCES } from "../tolerances.js"
 
 /** Relative tolerance of every comparison: |ours − ref| ≤ TOLERANCE · max(1, |ref|). */
-const TOLERANCE = 1e-5
+const TOLERANCE = TOLERANCES.scheduler.relative
 
 /** Runs one case (the loop of `@pagkit/schedulers/testing`) and returns every comparison, in order. */
 async function runCase(file: CaseFile): Promise<OracleCheck[]> {

@@ -2,6 +2,7 @@ import path from "node:path"
 import { TorchGenerator, readSafetensors } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import type { CaseKind, CaseResult } from "../kind.js"
+import { TOLERANCES } from "../tolerances.js"
 
 /**
  * `torch-randn*.safetensors`: outputs of `torch.randn` / `torch.rand` on fresh
@@ -90,7 +91,7 @@ function isNaNAt(tensor: Tensor, index: number, dtype: RandomDType): boolean {
 
 function compare(parsed: ParsedKey, actual: Tensor, expected: Tensor, dtype: RandomDType): CaseResult {
   const name = `${NAME} ${parsed.key}`
-  const tolerance = dtype === "float64" ? 1n : 0n
+  const tolerance = dtype === "float64" ? BigInt(TOLERANCES["torch-randn"].float64MaxUlp) : 0n
   const n = expected.size
   const actualBits = orderedBits(actual, dtype)
   const expectedBits = orderedBits(expected, dtype)

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto"
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises"
 import path from "node:path"
-import { ModelLoadError } from "../errors.js"
+import { ModelLoadError, OnnxProtoError } from "../errors.js"
 import { buildLayerIndex } from "../layers/layer-index.js"
 import type { LayerIndex } from "../layers/layer-index.js"
 import { decodeModel } from "../proto/decode.js"
 import { encodeModel } from "../proto/encode.js"
 import { createSession, sessionFromBytes } from "../session/create-session.js"
+import { modelBytesHint } from "../session/model-file-hint.js"
 import type { SessionOptions } from "../session/create-session.js"
 import type { HookKind, InstalledHook } from "./hook-kind.js"
 import { HookedModel } from "./hooked-model.js"
@@ -110,7 +111,21 @@ export async function loadHookedModel(source: string, options: HookedModelOption
       : await createSession(`${cacheFile}.onnx`, sessionOptions)
     return new HookedModel(session, cached.index, cached.hooks)
   }
-  const entry = rewriteModel(await readModelFile(source), hooks)
+  const bytes = await readModelFile(source)
+  let entry: ReturnType<typeof rewriteModel>
+  try {
+    entry = rewriteModel(bytes, hooks)
+  } catch (error) {
+    if (!(error instanceof OnnxProtoError)) throw error
+    // Name the file, and say what it is when that can be seen (a Git LFS pointer, an empty or text file).
+    const hint = modelBytesHint(bytes.subarray(0, 512), bytes.byteLength)
+    throw new OnnxProtoError(
+      hint === undefined
+        ? `"${source}" is not a complete ONNX model: ${error.message}`
+        : `"${source}" is not an ONNX model: ${hint}. (${error.message})`,
+      { cause: error },
+    )
+  }
   if (cacheFile !== undefined && cacheDir !== undefined) {
     await mkdir(cacheDir, { recursive: true })
     await writeCache(cacheFile, entry)

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises"
 import * as ort from "onnxruntime-node"
 import { ModelLoadError } from "../errors.js"
+import { modelFileHint } from "./model-file-hint.js"
 import { ModelSession } from "./model-session.js"
 
 /** How to create a session. */
@@ -36,9 +37,22 @@ export function toOrtSessionOptions(options: SessionOptions = {}): ort.Inference
   return ortOptions
 }
 
-/** Turns an onnxruntime load failure into a {@link ModelLoadError} that says what to do. */
-export function loadError(error: unknown, what: string, options: SessionOptions): ModelLoadError {
+/**
+ * Turns an onnxruntime load failure into a {@link ModelLoadError} that says what to do. `hint` says what is wrong
+ * with the file itself when that could be seen (a Git LFS pointer, an empty file; see `modelFileHint`).
+ */
+export function loadError(error: unknown, what: string, options: SessionOptions, hint?: string): ModelLoadError {
   const message = String((error as Error)?.message ?? error)
+  const escapes = /escapes model directory|resolved path: "([^"]*)"[^]*allowed directory: "([^"]*)"/i.exec(message)
+  if (escapes !== null) {
+    const resolved = /resolved path: "([^"]*)"/.exec(message)?.[1]
+    const allowed = /allowed directory: "([^"]*)"/.exec(message)?.[1]
+    return new ModelLoadError(
+      "ONNX_EXTERNAL_DATA_REFUSED",
+      `could not load ${what}: onnxruntime found its external data but refused it because it resolves${resolved === undefined ? "" : ` to "${resolved}"`}, outside the model's folder${allowed === undefined ? "" : ` "${allowed}"`} (a symlink to another folder, or a location with ".."). Copy the external data file (e.g. model.onnx_data) into the model's folder instead of linking it. (${message})`,
+      { cause: error },
+    )
+  }
   if (/external|onnx_data|\.bin|\.pb|No such file|GetFileLength|open file/i.test(message)) {
     const dir = options.externalDataDir === undefined ? "the model's folder" : `"${options.externalDataDir}"`
     return new ModelLoadError(
@@ -49,7 +63,9 @@ export function loadError(error: unknown, what: string, options: SessionOptions)
   }
   return new ModelLoadError(
     "ONNX_MODEL_LOAD_FAILED",
-    `could not load ${what} as an ONNX model: ${message}. Check that the file is a complete .onnx file (not truncated, not a Git LFS pointer) exported for onnxruntime's CPU provider.`,
+    hint === undefined
+      ? `could not load ${what} as an ONNX model: ${message}. Check that the file is a complete .onnx file (not truncated, not a Git LFS pointer) exported for onnxruntime's CPU provider.`
+      : `could not load ${what} as an ONNX model: ${hint}. (onnxruntime: ${message})`,
     { cause: error },
   )
 }
@@ -75,7 +91,7 @@ export async function createSession(source: string | Uint8Array, options: Sessio
     try {
       return new ModelSession(await ort.InferenceSession.create(source, ortOptions), source, config)
     } catch (error) {
-      throw loadError(error, `"${source}"`, options)
+      throw loadError(error, `"${source}"`, options, await modelFileHint(source))
     }
   }
   return sessionFromBytes(source, options, `a ${source.byteLength}-byte model buffer`)

@@ -3,7 +3,7 @@
  * @module
  */
 export { PipelineWorker, WorkerOutput, runInWorker } from "./pipeline-worker.js"
-export type { WorkerRunOptions } from "./pipeline-worker.js"
+export type { PipelineWorkerOptions, WorkerRunOptions } from "./pipeline-worker.js"
 export { unserializableOptions } from "./protocol.js"
 export type {
   UnserializableOption,
@@ -15,3 +15,4 @@ export type {
 } from "./protocol.js"
 export { RemoteError, WorkerClosedError, WorkerFailedError } from "./remote-error.js"
 export type { WireError } from "./remote-error.js"
+export { pagkitErrorClasses } from "./error-classes.js"

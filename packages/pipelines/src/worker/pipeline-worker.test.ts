@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ModelFolderError } from "@pagkit/models-core"
+import { LayerPatternError } from "@pagkit/onnx"
 import { maxAbsDiff, readSafetensors, relativeL2 } from "@pagkit/tensor"
 import { tinyModelPath, tinyOraclesDir } from "@pagkit/tiny-models"
 import { AutoPipelineForImage2Image, AutoPipelineForText2Image } from "../auto-pipeline.js"
@@ -9,7 +11,7 @@ import { AbortedError, InvalidOptionError } from "../errors.js"
 import type { PipelineOutput } from "../output.js"
 import { PipelineWorker, runInWorker } from "./pipeline-worker.js"
 import type { WorkerPipelineSpec, WorkerProgressEvent } from "./protocol.js"
-import { RemoteError, WorkerClosedError, WorkerFailedError } from "./remote-error.js"
+import { WorkerClosedError, WorkerFailedError } from "./remote-error.js"
 
 const spec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("tiny-sdxl"), enablePag: true, pagAppliedLayers: ["mid"] }
 const controlnetSpec: WorkerPipelineSpec = { ...spec, unet: tinyModelPath("variants/unet-controlnet"), controlnet: tinyModelPath("tiny-controlnet-sdxl") }
@@ -102,7 +104,7 @@ describe("PipelineWorker on tiny-sdxl", () => {
 
   it("sends errors back with their name, code and message", async () => {
     const bad = worker.run({ pipeline: { ...spec, pagAppliedLayers: ["middle_block"] }, call })
-    await expect(bad).rejects.toBeInstanceOf(RemoteError)
+    await expect(bad).rejects.toBeInstanceOf(LayerPatternError) // the same class as in-thread (issue 16, item 7)
     await expect(bad).rejects.toMatchObject({ name: "LayerPatternError", code: "ONNX_LAYER_PATTERN", message: inThreadLayerError.message })
     expect(inThreadLayerError.message).toMatch(/middle_block[\s\S]*mid_block\.attentions\.0/)
     const typo = worker.run({ pipeline: spec, call: { ...call, numInferenceStep: 3 } as never })
@@ -113,7 +115,7 @@ describe("PipelineWorker on tiny-sdxl", () => {
 
   it("runs a one-off call in its own thread, which reports errors from loading too", async () => {
     const missing = runInWorker({ pipeline: { ...spec, modelDir: `${spec.modelDir}-missing` }, call })
-    await expect(missing).rejects.toBeInstanceOf(RemoteError)
+    await expect(missing).rejects.toBeInstanceOf(ModelFolderError)
     await expect(missing).rejects.toMatchObject({ name: "ModelFolderError", code: "MODEL_FOLDER_MISSING", message: expect.stringContaining("tiny-sdxl-missing") })
   })
 

@@ -1,10 +1,12 @@
-import type { Worker } from "node:worker_threads"
+import type { MessagePort, Worker } from "node:worker_threads"
 import { AbortedError, InvalidOptionError } from "../errors.js"
 import { PipelineOutput } from "../output.js"
 import { callToWire, fromWire, unserializableOptions } from "./protocol.js"
 import type { HostMessage, WireResult, WorkerMessage, WorkerProgressEvent, WorkerRunRequest, WorkerTimings } from "./protocol.js"
 import { WorkerClosedError, WorkerFailedError, reviveError } from "./remote-error.js"
 import { spawnPipelineWorker } from "./spawn-worker.js"
+import { DEFAULT_CLOSE_TIMEOUT_MS } from "./worker-control.js"
+import type { CloseMessage } from "./worker-control.js"
 
 /** Options of {@link PipelineWorker.run} and {@link runInWorker}. */
 export interface WorkerRunOptions {
@@ -36,6 +38,23 @@ export class WorkerOutput extends PipelineOutput {
   }
 }
 
+/** Options of the {@link PipelineWorker} constructor. */
+export interface PipelineWorkerOptions {
+  /**
+   * How long `close()` waits for the thread to end itself (it does so after its current native call: a session
+   * creation or one denoising step) before falling back to `Worker.terminate()`. Default 120 000 ms. The fallback
+   * can abort the whole process if it lands inside an onnxruntime call, so keep this above your longest step.
+   */
+  readonly closeTimeoutMs?: number
+}
+
+interface LiveWorker {
+  readonly worker: Worker
+  readonly control: MessagePort
+  /** Settles with the exit code once the thread has ended. */
+  readonly exited: Promise<number>
+}
+
 function outputFromWire(result: WireResult): WorkerOutput {
   return new WorkerOutput({
     className: result.className,
@@ -64,10 +83,20 @@ function outputFromWire(result: WireResult): WorkerOutput {
  * await worker.close()
  */
 export class PipelineWorker {
-  #worker: Worker | undefined
+  #live: LiveWorker | undefined
   #nextId = 1
   #closed = false
+  #closing: Promise<void> | undefined
+  readonly #closeTimeoutMs: number
   readonly #pending = new Map<number, PendingRun>()
+
+  constructor(options: PipelineWorkerOptions = {}) {
+    const timeout = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+    if (!(timeout >= 0) || !Number.isFinite(timeout)) {
+      throw new InvalidOptionError(`closeTimeoutMs must be a finite number ≥ 0 (milliseconds), found ${String(timeout)}.`)
+    }
+    this.#closeTimeoutMs = timeout
+  }
 
   /** Runs one call in the worker thread; calls made while another runs wait their turn. */
   run(request: WorkerRunRequest, options: WorkerRunOptions = {}): Promise<WorkerOutput> {
@@ -95,7 +124,7 @@ export class PipelineWorker {
       const settle = (): void => {
         signal?.removeEventListener("abort", onAbort)
         this.#pending.delete(id)
-        if (this.#pending.size === 0) this.#worker?.unref()
+        if (this.#pending.size === 0 && !this.#closed) this.#live?.worker.unref()
       }
       this.#pending.set(id, {
         resolve: (output) => (settle(), resolve(output)),
@@ -112,31 +141,56 @@ export class PipelineWorker {
     })
   }
 
-  /** Ends the worker thread and with it the loaded sessions. Runs still going reject with a `WorkerFailedError`. */
-  async close(): Promise<void> {
+  /**
+   * Ends the worker thread and with it the loaded sessions. Runs still going reject with a `WorkerFailedError`
+   * at once; the returned promise settles when the thread has ended. The thread is asked to end itself, which it
+   * does between two native calls (after the current session creation or step), never in the middle of one:
+   * `Worker.terminate()` inside an onnxruntime call aborts the process. Only when the thread has not ended after
+   * `closeTimeoutMs` is it terminated from outside. Calling `close()` again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
-    const worker = this.#worker
-    this.#worker = undefined
+    const live = this.#live
+    this.#live = undefined
     this.#failAll(new WorkerFailedError(`the PipelineWorker was closed during the run.`))
-    await worker?.terminate()
+    if (live === undefined) return
+    live.worker.ref() // keep the process alive until the thread has ended: exiting the process would end it mid-call
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const fallback = new Promise<void>((resolve) => {
+      timer = setTimeout(() => void live.worker.terminate().then(() => resolve(), () => resolve()), this.#closeTimeoutMs)
+    })
+    try {
+      live.control.postMessage({ type: "close" } satisfies CloseMessage)
+    } catch {
+      // The port is closed only when the thread has already ended.
+    }
+    await Promise.race([live.exited.then(() => undefined), fallback])
+    clearTimeout(timer)
+    live.control.close()
   }
 
   #post(message: HostMessage): void {
-    this.#worker?.postMessage(message)
+    this.#live?.worker.postMessage(message)
   }
 
   #ensureWorker(): Worker {
-    if (this.#worker !== undefined) return this.#worker
-    const worker = spawnPipelineWorker()
+    if (this.#live !== undefined) return this.#live.worker
+    const { worker, control } = spawnPipelineWorker()
+    const exited = new Promise<number>((resolve) => worker.once("exit", resolve))
     worker.on("message", (message: WorkerMessage) => this.#onMessage(message))
     worker.on("error", (error) => {
       this.#failAll(new WorkerFailedError(`the pipeline worker thread crashed: ${error.message}`, { cause: error }))
     })
     worker.on("exit", (code) => {
-      if (this.#worker === worker) this.#worker = undefined
+      if (this.#live?.worker === worker) this.#live = undefined
       this.#failAll(new WorkerFailedError(`the pipeline worker thread exited (code ${code}) during the run. Run again; if it repeats, run in-thread to see the error.`))
     })
-    this.#worker = worker
+    this.#live = { worker, control, exited }
     return worker
   }
 

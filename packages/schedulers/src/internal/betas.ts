@@ -59,6 +59,38 @@ export function betasForAlphaBar(
   return betas
 }
 
+function outsideUnit(value: unknown): boolean {
+  return typeof value !== "number" || !(value > 0 && value < 1)
+}
+
+/**
+ * Rejects betas that make NaN or Infinity downstream (issue 16, item 2): `beta_start`/`beta_end` must lie in
+ * (0, 1) with `beta_start < beta_end` for the linear schedules, `trained_betas` in (0, 1].
+ */
+function checkBetaRange(config: BetaConfig, className: string): void {
+  const fix = "Fix scheduler/scheduler_config.json (SDXL uses beta_start 0.00085, beta_end 0.012, scaled_linear)."
+  if (config.trained_betas != null) {
+    const bad = config.trained_betas.findIndex((b) => typeof b !== "number" || !(b > 0 && b <= 1))
+    if (bad >= 0) {
+      throw new InvalidSchedulerConfigError(
+        `${className}: trained_betas[${bad}] must be in (0, 1], found ${String(config.trained_betas[bad])}. ${fix}`,
+      )
+    }
+    return
+  }
+  if (config.beta_schedule !== "linear" && config.beta_schedule !== "scaled_linear") return
+  for (const key of ["beta_start", "beta_end"] as const) {
+    if (outsideUnit(config[key])) {
+      throw new InvalidSchedulerConfigError(`${className}: ${key} must be in (0, 1), found ${String(config[key])}. ${fix}`)
+    }
+  }
+  if (!(config.beta_start < config.beta_end)) {
+    throw new InvalidSchedulerConfigError(
+      `${className}: beta_start must be below beta_end, found beta_start ${config.beta_start} and beta_end ${config.beta_end}. ${fix}`,
+    )
+  }
+}
+
 /**
  * The betas of a config: `trained_betas`, or `linear`, `scaled_linear`, `squaredcos_cap_v2` (cosine alpha-bar),
  * and `exp` (exp alpha-bar) where the class accepts it (only `HeunDiscreteScheduler` in diffusers: pass
@@ -66,6 +98,7 @@ export function betasForAlphaBar(
  */
 export function betasFor(config: BetaConfig, className = "scheduler", allowExp = false): Float32Array {
   const n = config.num_train_timesteps
+  checkBetaRange(config, className)
   if (config.trained_betas != null) {
     if (config.trained_betas.length !== n) {
       // diffusers does not check this, but every table below would then be misaligned.

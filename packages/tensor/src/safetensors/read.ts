@@ -74,10 +74,19 @@ export class SafetensorsFile {
       const { size } = await handle.stat()
       const prefix = new Uint8Array(8)
       await readExactly(handle, prefix, 0)
-      const headerLength = parseHeaderLength(path, prefix, size)
-      const json = new Uint8Array(headerLength)
-      await readExactly(handle, json, 8)
-      return new SafetensorsFile(path, handle, parseHeader(path, json, size))
+      try {
+        const headerLength = parseHeaderLength(path, prefix, size)
+        const json = new Uint8Array(headerLength)
+        await readExactly(handle, json, 8)
+        return new SafetensorsFile(path, handle, parseHeader(path, json, size))
+      } catch (error) {
+        // Only a file that does not parse is looked at more closely: a valid header may start with any bytes.
+        const otherFormat = await recognizeOtherFormat(handle, prefix, size)
+        if (otherFormat !== undefined) {
+          throw new SafetensorsError("SAFETENSORS_WRONG_FORMAT", `${path} is not a safetensors file: ${otherFormat}.`, { cause: error })
+        }
+        throw error
+      }
     } catch (error) {
       await handle.close()
       if (error instanceof SafetensorsError) throw error
@@ -208,4 +217,29 @@ export async function readSafetensors(path: string, names?: readonly string[]): 
   } finally {
     await file.close()
   }
+}
+
+/**
+ * Names the format of a file that is not safetensors, from its first bytes: a PyTorch checkpoint (zip archive
+ * or bare pickle, as `torch.save` writes `.bin`/`.pt`/`.ckpt`), a Git LFS pointer, JSON or HTML text.
+ */
+async function recognizeOtherFormat(handle: FileHandle, prefix: Uint8Array, size: number): Promise<string | undefined> {
+  const torchHint =
+    "pagkit reads only safetensors, which cannot run code when loaded. Use the .safetensors file of the same weights " +
+    "(most repositories ship one), or convert it once in Python: " +
+    "`safetensors.torch.save_file(torch.load(path, weights_only=True), out)`"
+  if (prefix[0] === 0x50 && prefix[1] === 0x4b && prefix[2] === 0x03 && prefix[3] === 0x04) {
+    return `it is a zip archive, which is how torch.save writes a PyTorch checkpoint (a pickle). ${torchHint}`
+  }
+  if (prefix[0] === 0x80 && prefix[1] !== undefined && prefix[1] >= 2 && prefix[1] <= 5) {
+    return `it is a Python pickle (protocol ${prefix[1]}), as older torch.save writes PyTorch checkpoints. ${torchHint}`
+  }
+  const head = new Uint8Array(Math.min(size, 64))
+  await readExactly(handle, head, 0)
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(head)
+  if (text.startsWith("version https://git-lfs.github.com/spec/v1")) {
+    return `it is a Git LFS pointer (${size} bytes), not the weights: the repository was cloned without Git LFS. Run \`git lfs install && git lfs pull\` in it, or download the file itself`
+  }
+  if (/^\s*<(!doctype|html)/i.test(text)) return "it is an HTML page (a failed download?). Download the file again"
+  return undefined
 }
