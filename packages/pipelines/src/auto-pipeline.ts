@@ -2,7 +2,7 @@ import { existsSync } from "node:fs"
 import path from "node:path"
 import { loadControlNet } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
-import { loadModelIndex, locateOnnxModel } from "@pagkit/models-core"
+import { loadModelIndex, locateOnnxModel, withLoadScope } from "@pagkit/models-core"
 import { PipelineError } from "./errors.js"
 import { loadHookedModel } from "@pagkit/onnx"
 import type { HookKind } from "@pagkit/onnx"
@@ -137,11 +137,12 @@ async function unetModelPath(dir: string, override: FromPretrainedOptions["unet"
   return (await locateOnnxModel(override, existsSync(path.join(override, "unet")) ? "unet" : "")).modelPath
 }
 
-async function loadControlNets(value: FromPretrainedOptions["controlnet"], hub: HubLoadOptions): Promise<ControlNet[]> {
-  if (value === undefined) return []
-  const list = Array.isArray(value) ? (value as readonly (string | ControlNet)[]) : [value as string | ControlNet]
+/** ControlNets loaded together: every load settles before the first failure is reported, and what loaded is released. */
+async function loadControlNets(value: FromPretrainedOptions["controlnet"], hub: HubLoadOptions): Promise<{ readonly list: ControlNet[]; release(): Promise<void> }> {
+  const given = value === undefined ? [] : Array.isArray(value) ? (value as readonly (string | ControlNet)[]) : [value as string | ControlNet]
   const { subfolder: _s, ...shared } = hub // a subfolder names the base repository's folder, not the ControlNet's
-  return Promise.all(list.map(async (c) => (typeof c === "string" ? loadControlNet(await modelFolder(c, shared)) : c)))
+  const list = await withLoadScope((scope) => scope.settle(given.map(async (c) => (typeof c === "string" ? loadControlNet(await modelFolder(c, shared)) : c))))
+  return { list: [...list], release: async () => void (await Promise.all(list.map((c) => c.release()))) }
 }
 
 interface BuildOptions {
@@ -184,7 +185,9 @@ function autoPipeline<T extends SdxlTask>(task: T) {
       const options = { ...withoutHubOptions(given), ...(unet === undefined ? {} : { unet }) }
       await checkSdxlFolder(dir)
       const unetPath = await unetModelPath(dir, options.unet)
-      const [host, controlnets] = await Promise.all([loadHost(dir, options, unetPath), loadControlNets(options.controlnet, given)])
+      // both load at once; a failure of either is reported after both settled, and what loaded is released
+      const [host, controlnetSet] = await withLoadScope((scope) => scope.settle([loadHost(dir, options, unetPath), loadControlNets(options.controlnet, given)]))
+      const controlnets = controlnetSet.list
       return build(task, host, {
         enablePag: options.enablePag ?? false,
         pagAppliedLayers: layersOf(options.pagAppliedLayers),

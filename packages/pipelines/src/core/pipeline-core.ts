@@ -8,6 +8,7 @@ import type { Scheduler } from "@pagkit/schedulers"
 import { TorchGenerator } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import { runDenoisingLoop } from "../denoising-loop.js"
+import { assertFiniteImages } from "../finite-images.js"
 import type { StepEvent } from "../denoising-loop.js"
 import { AbortedError, InvalidOptionError, PipelineError } from "../errors.js"
 import { guidanceFromOptions } from "../guidance-options.js"
@@ -41,6 +42,8 @@ export interface CoreCallOptions {
   readonly onWarning?: ((message: string) => void) | undefined
   /** Stops the run between steps with an `AbortedError`. */
   readonly signal?: AbortSignal | undefined
+  /** Keep going when latents or decoded images hold NaN/±Infinity (default false: a `NonFiniteError` names the step). */
+  readonly allowNonFinite?: boolean | undefined
 }
 
 /** What a family's preparation of one call hands to the core's step loop. */
@@ -253,6 +256,7 @@ export abstract class PipelineCore<Call extends CoreCallOptions, M, Out extends 
       generator: run.generator,
       ...(call.eta === undefined ? {} : { eta: call.eta }),
       ...(call.passes === undefined ? {} : { passes: call.passes }),
+      ...(call.allowNonFinite === undefined ? {} : { allowNonFinite: call.allowNonFinite }),
       denoise: (pass, modelInput, ctx) => {
         const hooks = pass.rows.map((row) => {
           const resolved = resolver.rowHooks(row.hooks, targetOf)
@@ -282,6 +286,7 @@ export abstract class PipelineCore<Call extends CoreCallOptions, M, Out extends 
     const parts = { latents, seed, warnings, hookedLayers }
     if (call.outputType === "latent") return this.makeOutput({ ...parts, images: undefined })
     if (call.signal?.aborted === true) throw new AbortedError(run.timesteps.length, run.timesteps.length)
-    return this.makeOutput({ ...parts, images: await run.decode(latents) })
+    const images = assertFiniteImages(await run.decode(latents), { allowNonFinite: call.allowNonFinite })
+    return this.makeOutput({ ...parts, images })
   }
 }

@@ -86,6 +86,8 @@ export interface PixArtSigmaCallOptions {
   readonly passes?: "batched" | "separate"
   /** Stops the run between steps. */
   readonly signal?: AbortSignal
+  /** Keep going when latents or decoded images hold NaN/±Infinity (default false). */
+  readonly allowNonFinite?: boolean
 }
 
 /** Every option name {@link PixArtSigmaCallOptions} has (a misspelt option must not be silently ignored). */
@@ -94,7 +96,7 @@ export const PIXART_CALL_OPTIONS: ReadonlySet<string> = new Set([
   "guidance", "height", "width", "numImagesPerPrompt", "seed", "generator", "latents", "useResolutionBinning",
   "maxSequenceLength", "promptEmbeds", "promptAttentionMask", "negativePromptEmbeds", "negativePromptAttentionMask",
   "onStep", "onWarning", "outputType", "passes", "signal", "skipGuidanceLayers", "skipLayerGuidanceScale", "skipLayerGuidanceStart",
-  "skipLayerGuidanceStop",
+  "skipLayerGuidanceStop", "allowNonFinite",
 ])
 
 /** What a call returns: the shared {@link PipelineOutput} plus the layers PAG perturbed. */

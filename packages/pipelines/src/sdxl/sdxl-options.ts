@@ -67,6 +67,8 @@ export interface SdxlCallOptions extends GuidanceCallOptions, IpAdapterCallOptio
   readonly onStep?: (event: StepEvent) => void | Promise<void>
   /** Aborts the run between steps: the call rejects with an `AbortedError` and returns no image. */
   readonly signal?: AbortSignal
+  /** Keep going when latents or decoded images hold NaN/±Infinity (default false: a `NonFiniteError` names the step). */
+  readonly allowNonFinite?: boolean
 }
 
 /** Text-to-image arguments. */
@@ -113,7 +115,7 @@ const common = [
   "generator", "latents", "originalSize", "cropsCoordsTopLeft", "targetSize", "negativeOriginalSize",
   "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "eta", "passes", "outputType", "onStep", "signal",
   "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance", "skipGuidanceLayers", "skipLayerGuidanceScale",
-  "skipLayerGuidanceStart", "skipLayerGuidanceStop",
+  "skipLayerGuidanceStart", "skipLayerGuidanceStop", "allowNonFinite",
 ]
 
 /** Option names each task accepts. */

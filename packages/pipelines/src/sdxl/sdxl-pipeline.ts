@@ -47,6 +47,11 @@ export class SdxlHost extends ModelHost<SdxlModel> {
     this.unetPath = init.unetPath
     this.ipAdapter = init.ipAdapter
   }
+
+  /** Frees the model's sessions and the IP-Adapter's. */
+  async release(): Promise<void> {
+    await Promise.all([this.model.release(), this.ipAdapter?.adapter.release()])
+  }
 }
 
 /** What a pipeline is made of; `fromPipe` shares the host (every session) between pipelines. */
