@@ -136,6 +136,23 @@ function unknownOption(command: Command, message: string): CliError {
   return new CliError(`${message.replace(/\.$/, "")}. Run "pagkit ${command} --help" for its options.`)
 }
 
+/** `--apg-momentum -0.5` → `--apg-momentum=-0.5` (node's parseArgs takes a leading dash for an option). */
+function joinNegativeNumbers(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    const long = /^--([^=]+)$/.exec(arg)?.[1]
+    const short = /^-([A-Za-z])$/.exec(arg)?.[1]
+    const name = long ?? Object.entries(options).find(([, o]) => o.short === short && short !== undefined)?.[0]
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`)
+      i++
+    } else out.push(arg)
+  }
+  return out
+}
+
 function parseCommand(command: Command, rest: readonly string[]): Record<string, string | boolean | string[] | undefined> & { positionals: string[] } {
   const options: NonNullable<ParseArgsConfig["options"]> = {}
   for (const o of OPTIONS) {
@@ -143,7 +160,7 @@ function parseCommand(command: Command, rest: readonly string[]): Record<string,
     options[o.name] = { type: o.type, ...(o.short === undefined ? {} : { short: o.short }), ...(o.multiple === true ? { multiple: true } : {}) }
   }
   try {
-    const parsed = parseArgs({ args: [...rest], options, allowPositionals: command === "layers", strict: true })
+    const parsed = parseArgs({ args: joinNegativeNumbers(rest, options), options, allowPositionals: command === "layers", strict: true })
     return { ...(parsed.values as Record<string, string | boolean | string[] | undefined>), positionals: parsed.positionals }
   } catch (error) {
     const message = (error as Error).message

@@ -36,10 +36,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: "strength", type: "string", value: "<x>", help: "how much of the schedule to run, in (0, 1]", default: "img2img 0.3, inpaint 0.9999 (diffusers')", commands: ["img2img", "inpaint"], group: "main" },
   { name: "steps", short: "n", type: "string", value: "<n>", help: "inference steps", default: "30 on the embedded model, else 50", commands: run, group: "main" },
   { name: "seed", short: "s", type: "string", value: "<n>", help: "torch-compatible seed (diffusers gives the same image with manual_seed(n))", default: "0", commands: ["generate", "img2img", "inpaint"], group: "main" },
-  { name: "seeds", type: "string", value: "<list>", help: "one image per seed: ranges and lists, e.g. 0-3 or 1,5,9 (files get -seed<N>)", default: "compare: 0-3", commands: run, group: "main" },
+  { name: "seeds", type: "string", value: "<list>", help: "one image per seed: ranges and lists, e.g. 0-3 or 1,5,9 (files get -seed<N>)", default: "the one --seed; compare: 0-3", commands: run, group: "main" },
   { name: "num-images", type: "string", value: "<n>", help: "images per seed; with n > 1, -1, -2, … is added to the file name", default: "1", commands: ["generate", "img2img", "inpaint"], group: "main" },
   { name: "width", type: "string", value: "<px>", help: "image width", default: "text-to-image: the model's; img2img, inpaint: the input's", commands: run, group: "main" },
-  { name: "height", type: "string", value: "<px>", help: "image height", default: "as width", commands: run, group: "main" },
+  { name: "height", type: "string", value: "<px>", help: "image height", default: "as --width", commands: run, group: "main" },
 
   { name: "guidance-scale", short: "g", type: "string", value: "<g>", help: "CFG scale; <= 1 turns CFG off", default: "SDXL 5, SDXL inpaint 7.5, PixArt-Sigma 4.5", commands: run, group: "guidance" },
   { name: "guidance-rescale", type: "string", value: "<r>", help: "CFG rescale in [0, 1]", default: "0", commands: run, group: "guidance" },
