@@ -1,5 +1,6 @@
-import { createReadStream } from "node:fs"
+import { constants, openSync } from "node:fs"
 import { stat } from "node:fs/promises"
+import { Socket } from "node:net"
 import { CliError, UserAbortError } from "./errors.js"
 import { userPath } from "./model-path.js"
 
@@ -8,26 +9,37 @@ export const MAX_STREAM_BYTES = 256 * 1024 * 1024
 
 /**
  * An input image flag's value for the worker: a regular file as its absolute path (the pipeline reads it and names it
- * in errors); a FIFO, pipe or character device (`<(curl …)`, `/dev/stdin`) read here into bytes, so that a writer
- * that never comes cannot hold the worker — Ctrl-C still ends the wait (exit 130). Missing files, folders and
- * sockets are refused (exit 2).
+ * in errors); a FIFO or pipe (`<(curl …)`, `/dev/stdin` fed by a pipe) read here into bytes without ever blocking a
+ * thread, so a writer that never comes cannot hold pagkit — Ctrl-C ends the wait (exit 130). Missing files,
+ * folders, devices and sockets are refused (exit 2).
  */
-export async function readInput(flag: string, file: string, signal: AbortSignal): Promise<string | Uint8Array> {
+export async function readInput(flag: string, file: string, signal: AbortSignal, onWait?: (message: string) => void): Promise<string | Uint8Array> {
   const where = userPath(file)
   const info = await stat(where).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`${flag}: ${error.code === "ENOENT" ? "file not found" : error.message}: ${where}.`, { code: "INPUT_NOT_FOUND", cause: error })
   })
   if (info.isFile()) return where
   if (info.isDirectory()) throw new CliError(`${flag}: ${where} is a folder; expected an image file (PNG, JPEG, WebP).`, { code: "INPUT_NOT_FILE" })
-  if (!info.isFIFO() && !info.isCharacterDevice()) throw new CliError(`${flag}: ${where} is not a file, pipe or character device.`, { code: "INPUT_NOT_FILE" })
-  return readStream(flag, where, signal)
+  if (!info.isFIFO()) throw new CliError(`${flag}: ${where} is not a regular file or a pipe (a device or socket); pass an image file.`, { code: "INPUT_NOT_FILE" })
+  onWait?.(`waiting for ${flag} ${where} (a pipe)… Ctrl-C to stop`)
+  return readFifo(flag, where, signal)
 }
 
-function readStream(flag: string, where: string, signal: AbortSignal): Promise<Uint8Array> {
+/**
+ * Reads a FIFO through the event loop. A blocking open would park a libuv pool thread until a writer comes, and
+ * Node joins those threads at exit, so even process.exit would hang. Opened with O_NONBLOCK (returns at once) and
+ * read as a pipe socket (epoll), the wait costs no thread; on Linux, poll reports no hang-up before the first writer.
+ */
+function readFifo(flag: string, where: string, signal: AbortSignal): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new UserAbortError())
-    // Opening a FIFO blocks (in libuv's pool) until a writer comes: the abort settles the promise without waiting.
-    const stream = createReadStream(where)
+    let fd: number
+    try {
+      fd = openSync(where, constants.O_RDONLY | constants.O_NONBLOCK)
+    } catch (error) {
+      return reject(new CliError(`${flag}: cannot open ${where}: ${(error as Error).message}.`, { code: "INPUT_UNREADABLE", exitCode: 1, cause: error }))
+    }
+    const stream = new Socket({ fd, readable: true, writable: false })
     const chunks: Buffer[] = []
     let size = 0
     const onAbort = (): void => {

@@ -79,7 +79,11 @@ export interface PreparedRun {
  * Checks the command line against the model and the file system and builds the worker request: the chain from
  * the guidance flags (or `--guidance FILE`), adapters, inputs read (FIFOs here, abortable).
  */
-export async function prepareRun(options: RunOptions, signal: AbortSignal, overrides: { guidance?: GuidanceJSON } = {}): Promise<PreparedRun> {
+export async function prepareRun(
+  options: RunOptions,
+  signal: AbortSignal,
+  overrides: { guidance?: GuidanceJSON; onWait?: (message: string) => void } = {},
+): Promise<PreparedRun> {
   if (options.threads !== undefined) {
     throw new CliError(
       `--threads ${options.threads}: the pipeline worker does not take onnxruntime session options yet (WorkerPipelineSpec has no sessionOptions), so the thread count cannot be passed on. Leave --threads out.`,
@@ -91,7 +95,7 @@ export async function prepareRun(options: RunOptions, signal: AbortSignal, overr
   const defaults = familyDefaults(family.id, options.command)
   const chain = overrides.guidance ?? (options.guidance !== undefined ? readGuidanceFile(options.guidance) : guidanceChainFromFlags(options, defaults))
   const read = async (flag: string, file: string | undefined): Promise<string | Uint8Array | undefined> =>
-    file === undefined ? undefined : readInput(flag, file, signal)
+    file === undefined ? undefined : readInput(flag, file, signal, overrides.onWait)
   const image = await read("--image", options.image)
   const mask = await read("--mask", options.mask)
   const ipAdapterImage = await read("--ip-adapter-image", options.ipAdapterImage)
@@ -173,7 +177,7 @@ export async function runCommand(options: CliOptions, reporter: Reporter, signal
   const format = formatOf(options.out)
   const names = outputNames(userPath(options.out), options.seeds, options.numImages)
   await checkOutputTargets(names.flat(), { force: options.force })
-  const prepared = await prepareRun(options, signal)
+  const prepared = await prepareRun(options, signal, { onWait: (message) => reporter.note(message) })
   reporter.emit({ type: "start", command: options.command, model: prepared.modelDir, seeds: options.seeds })
   const worker = new PipelineWorker()
   const outputs: WorkerOutput[] = []
