@@ -92,6 +92,14 @@ export async function prepareRun(
   }
   const modelDir = await resolveModel(options.model)
   const family = await familyOf(modelDir)
+  const task = tasks[options.command]
+  if (!family.tasks.includes(task)) {
+    const commands = family.tasks.map((t) => Object.entries(tasks).find(([, v]) => v === t)?.[0] ?? t)
+    throw new CliError(
+      `${modelDir} is a ${family.name} model; pagkit's ${family.name} pipelines support ${commands.map((c) => `"${c}"`).join(", ")} only, not "${options.command}". Use an SDXL model for ${options.command}.`,
+      { code: "UNSUPPORTED_TASK" },
+    )
+  }
   const defaults = familyDefaults(family.id, options.command)
   const chain = overrides.guidance ?? (options.guidance !== undefined ? readGuidanceFile(options.guidance) : guidanceChainFromFlags(options, defaults))
   const read = async (flag: string, file: string | undefined): Promise<string | Uint8Array | undefined> =>
@@ -105,7 +113,7 @@ export async function prepareRun(
   const plugins = options.plugins === undefined ? undefined : existsSync(userPath(options.plugins)) ? userPath(options.plugins) : options.plugins
   const controlnet = options.controlnet.map((dir) => existing("--controlnet", dir, "ControlNet folder"))
   const pipeline: WorkerPipelineSpec = {
-    task: tasks[options.command],
+    task,
     modelDir,
     enablePag: chain === undefined && (options.pagScale ?? 3) > 0,
     ...(chain === undefined && options.pagLayers !== undefined ? { pagAppliedLayers: options.pagLayers } : {}),
