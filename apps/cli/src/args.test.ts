@@ -99,6 +99,7 @@ describe("parseCli", () => {
     [[...base, "--guidance", "g.json", "--pag-scale", "2"], /--guidance holds the whole chain; drop --pag-scale/],
     [[...base, "--guidance", "g.json", "--seg-scale", "2"], /drop --seg-scale/],
     [["layers", "a", "b"], /one MODEL/],
+    [["compare", "-p", "p", "-o", "g.png", "--pag-scales", "0,3", "--guidance", "g.json"], /--guidance fixes one chain for every row/],
   ])("rejects %j with exit code 2", (argv, message) => {
     let error: unknown
     try {

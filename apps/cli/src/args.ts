@@ -312,7 +312,9 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     const layerSetsText = string(v, "layer-sets")
     const layerSets = layerSetsText?.split(";").map((set) => listFlag("layer-sets", set)!)
     const rowGuidance = strings(v, "row-guidance")
-    if (rowGuidance.length > 0 && base.guidance !== undefined) throw new CliError(`--row-guidance gives each row its chain; drop --guidance.`)
+    if (base.guidance !== undefined && (rowGuidance.length > 0 || v["pag-scales"] !== undefined || layerSets !== undefined)) {
+      throw new CliError(`--guidance fixes one chain for every row; vary rows with --pag-scales / --layer-sets (flags) or give each row a --row-guidance file instead.`)
+    }
     return {
       kind: "compare",
       options: { ...base, command: "compare", pagScales: numberList("pag-scales", string(v, "pag-scales"), { min: 0 }), layerSets, rowGuidance },
