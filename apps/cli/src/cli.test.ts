@@ -52,7 +52,7 @@ describe("pagkit CLI", () => {
     expect(result.stderr).toBe("")
     const events = jsonLines(result.stdout)
     expect(events.map((e) => e["type"])).toEqual(["start", "progress", "progress", "progress", "progress", "output", "output", "done"])
-    expect(events[1]).toEqual({ type: "progress", seed: 3, step: 1, steps: 2, timestep: expect.any(Number) })
+    expect(events[1]).toEqual({ type: "progress", label: "generate seed 3", seed: 3, step: 1, steps: 2, timestep: expect.any(Number) })
     expect(events[5]).toEqual({ type: "output", file: path.join(dir, "sq-seed3.webp"), seed: 3, index: 0, width: 64, height: 64, format: "webp" })
     expect(events[7]).toMatchObject({ type: "done", files: [path.join(dir, "sq-seed3.webp"), path.join(dir, "sq-seed4.webp")], pipeline: "StableDiffusionXLPAGPipeline" })
     expect((await sharp(path.join(dir, "sq-seed4.webp")).metadata()).format).toBe("webp")

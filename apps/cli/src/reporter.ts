@@ -6,7 +6,7 @@ import type { ProgressReporter } from "./progress.js"
 /** The `--json` events, one per line on stdout. */
 export type CliEvent =
   | { readonly type: "start"; readonly command: string; readonly model: string; readonly seeds: readonly number[] }
-  | { readonly type: "progress"; readonly seed: number; readonly step: number; readonly steps: number; readonly timestep: number }
+  | { readonly type: "progress"; readonly label: string; readonly seed: number; readonly step: number; readonly steps: number; readonly timestep: number }
   | { readonly type: "warning"; readonly message: string }
   | { readonly type: "output"; readonly file: string; readonly seed?: number; readonly index?: number; readonly width: number; readonly height: number; readonly format: string }
   | { readonly type: "done"; readonly files: readonly string[]; readonly seconds: number; readonly pipeline?: string }
@@ -32,8 +32,8 @@ export function createReporter(options: { json: boolean; quiet: boolean; stdout?
     return {
       json: true,
       emit: (event) => void stdout.write(`${JSON.stringify(event)}\n`),
-      progress: (_label, seed) => ({
-        step: (done, total, timestep) => void stdout.write(`${JSON.stringify({ type: "progress", seed, step: done, steps: total, timestep })}\n`),
+      progress: (label, seed) => ({
+        step: (done, total, timestep) => void stdout.write(`${JSON.stringify({ type: "progress", label, seed, step: done, steps: total, timestep })}\n`),
         finish: () => {},
         stop: () => {},
       }),
