@@ -73,10 +73,18 @@ describe("output targets", () => {
     expect(readFileSync(readOnly, "utf8")).toBe("keep")
   })
 
-  it("refuses a character device without touching it (a FIFO stands in for /dev/full in other tests)", async () => {
-    // Only inspected (lstat), never opened or renamed over: safe to point at /dev/null.
-    const error = await refusal(checkOutputTarget("/dev/null", { force: true }))
+  it("never replaces a device node (issue 16: --out /dev/full), made in a temp folder when mknod is allowed", async (ctx) => {
+    const dir = tempDir()
+    const full = path.join(dir, "full.png")
+    try {
+      execFileSync("mknod", [full, "c", "1", "7"], { stdio: "ignore" }) // the /dev/full device numbers
+    } catch {
+      ctx.skip() // not root / no CAP_MKNOD: the FIFO test covers the same path
+    }
+    const error = await refusal(writeOutputs([{ path: full, bytes: bytes("png") }], { force: true }))
     expect(error.message).toMatch(/character device/)
+    expect(lstatSync(full).isCharacterDevice()).toBe(true)
+    expect(readdirSync(dir)).toEqual(["full.png"])
   })
 
   it("overwrites an existing regular file with --force", async () => {
