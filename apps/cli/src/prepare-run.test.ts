@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { tinyModelPath, tinyModelsDir, tinyOraclesDir } from "@pagkit/tiny-models"
 import { parseCli } from "./args.js"
 import type { CliOptions } from "./args.js"
-import { prepareRun } from "./run-command.js"
+import { prepareRun, withStrategyHint } from "./run-command.js"
 
 const image = path.join(tinyOraclesDir(), "images", "init-64.png")
 const signal = new AbortController().signal
@@ -67,5 +67,15 @@ describe("prepareRun: flags → worker request", () => {
     [["inpaint", "-p", "a", "-o", "x.png", "-i", image, "--mask", "/nonexistent/mask.png"], /--mask: file not found/],
   ])("refuses %j before running (exit 2)", async (argv, message) => {
     await expect(prepareRun(options(argv), signal)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) })
+  })
+})
+
+describe("withStrategyHint", () => {
+  it("says what to do when a family flag's strategy is not in the worker's catalogue, keeping the error", () => {
+    const error = Object.assign(new Error('guidance JSON entry 2: unknown strategy "seg" (did you mean "cfg"?); known: cfg, pag.'), { code: "GUIDANCE_OPTIONS" })
+    expect(withStrategyHint(error)).toBe(error)
+    expect(error.message).toMatch(/--seg-scale asks for the "seg" strategy, which this build's pipelines do not ship yet/)
+    const other = new Error('guidance JSON entry 1: unknown strategy "segg"')
+    expect((withStrategyHint(other) as Error).message).toBe('guidance JSON entry 1: unknown strategy "segg"')
   })
 })

@@ -154,6 +154,20 @@ export async function prepareRun(
   return { modelDir, familyId: family.id, pipeline, callFor: (seed) => ({ ...base, seed }) }
 }
 
+/** The strategies the guidance-family flags name, and their flags. */
+const familyFlags: Readonly<Record<string, string>> = { seg: "--seg-scale", slg: "--slg-scale", apg: "--apg", "cfg-zero-star": "--cfg-zero-star" }
+
+/** Adds what to do when the worker's catalogue lacks a strategy a family flag asked for (same error, same code). */
+export function withStrategyHint(error: unknown): unknown {
+  if (!(error instanceof Error)) return error
+  const id = /unknown strategy "([^"]+)"/.exec(error.message)?.[1]
+  const flag = id === undefined ? undefined : familyFlags[id]
+  if (flag !== undefined) {
+    error.message += ` (${flag} asks for the "${id}" strategy, which this build's pipelines do not ship yet: install the version of @pagkit/pipelines that does, or pass --plugins <module> exporting guidance: { "${id}": factory }.)`
+  }
+  return error
+}
+
 /** Runs one seed in the worker with a progress bar (or JSON progress events); rejects on abort. */
 export async function runSeed(
   worker: PipelineWorker,
@@ -171,6 +185,8 @@ export async function runSeed(
     if (signal.aborted) throw new UserAbortError()
     progress.finish(`${output.className}: seed ${seed}, ${stepsRun} steps in ${(output.timings.runMs / 1000).toFixed(1)} s`)
     return output
+  } catch (error) {
+    throw withStrategyHint(error)
   } finally {
     progress.stop()
   }
