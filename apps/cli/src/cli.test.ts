@@ -5,7 +5,9 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import sharp from "sharp"
 import { describe, expect, it } from "vitest"
+import { folderFiles, startMockHub } from "@pagkit/hub/testing"
 import { loadImage } from "@pagkit/tensor"
+import { tinyModelPath } from "@pagkit/tiny-models"
 import { gridLayout } from "./grid.js"
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts")
@@ -18,9 +20,9 @@ interface Result {
   stderr: string
 }
 
-function pagkit(args: string[]): Promise<Result> {
+function pagkit(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", main, ...args], { env: { ...process.env, INIT_CWD: "" } }, (error, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", main, ...args], { env: { ...process.env, INIT_CWD: "", ...env } }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? -1), stdout, stderr })
     })
   })
@@ -65,15 +67,14 @@ describe("pagkit CLI", () => {
     expect(jsonLines(result.stdout)).toEqual([{ type: "error", code: "USAGE", exitCode: 2, message: expect.stringMatching(/--out \(-o\) is required/) }])
   })
 
-  it("prints --version, per-command help, and refuses --threads until the worker takes session options", async () => {
+  it("prints --version and per-command help, and passes --threads to the worker's sessions", async () => {
     const pkg = JSON.parse(readFileSync(path.join(path.dirname(main), "..", "package.json"), "utf8")) as { version: string }
     expect(await pagkit(["--version"])).toMatchObject({ code: 0, stdout: `${pkg.version}\n` })
     const help = await pagkit(["img2img", "--help"])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/--strength <x> .*img2img 0\.3, inpaint 0\.9999/)
-    const threads = await pagkit(["generate", "-p", "x", "-o", path.join(tempDir(), "x.png"), "--threads", "2"])
-    expect(threads.code).toBe(2)
-    expect(threads.stderr).toMatch(/--threads 2: the pipeline worker does not take onnxruntime session options yet/)
+    const threads = await pagkit(["generate", "-p", "x", "-n", "1", "--width", "32", "--height", "32", "-o", path.join(tempDir(), "x.png"), "--threads", "1"])
+    expect(threads.code).toBe(0)
   })
 
   it("never replaces a FIFO, a symbolic link or an existing file without --force (checked before running)", async () => {
@@ -120,16 +121,26 @@ describe("pagkit CLI", () => {
     expect(refused.stderr).toMatch(/support "generate" only/)
   })
 
-  it("names a missing model folder, and says hub ids need @pagkit/hub, writing nothing", async () => {
+  it("names a missing model folder, downloads a hub id from a (loopback mock) hub, and names a missing repository", async () => {
     const dir = tempDir()
     const missing = await pagkit(["generate", "--prompt", "p", "--model", path.join(dir, "nope"), "--out", path.join(dir, "x.png")])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/model folder not found: .*nope/)
     expect(missing.stderr).not.toMatch(/\n\s+at /)
-    const hub = await pagkit(["generate", "-p", "p", "-m", "stabilityai/sdxl-turbo-onnx", "-o", path.join(dir, "x.png"), "--json"])
-    expect(hub.code).toBe(2)
-    expect(jsonLines(hub.stdout)[0]).toMatchObject({ type: "error", code: "HUB_NOT_AVAILABLE", message: expect.stringMatching(/hub ids need @pagkit\/hub/) })
-    expect(readdirSync(dir)).toEqual([])
+    const hub = await startMockHub({ "pagkit/tiny-sdxl-shapes": folderFiles(tinyModelPath("tiny-sdxl-shapes")) })
+    try {
+      const env = { HF_ENDPOINT: hub.url, HF_HOME: tempDir() }
+      const missingRepo = await pagkit(["generate", "-p", "p", "-m", "pagkit/nope", "-o", path.join(dir, "x.png"), "--json"], env)
+      expect(missingRepo.code).toBe(1)
+      expect(jsonLines(missingRepo.stdout).at(-1)).toMatchObject({ type: "error", code: "HUB_REPO_NOT_FOUND" })
+      expect(readdirSync(dir)).toEqual([])
+      const fromHub = await pagkit(["generate", "-p", "a red circle", "-m", "pagkit/tiny-sdxl-shapes", "-n", "2", "--width", "32", "--height", "32", "-o", path.join(dir, "hub.png")], env)
+      expect(fromHub.stderr).toMatch(/unet\/model\.onnx/)
+      expect(fromHub.code).toBe(0)
+      expect(readdirSync(dir)).toEqual(["hub.png"])
+    } finally {
+      await hub.close()
+    }
   })
 
   it("reports an unknown PAG layer pattern with the valid layers, without a stack trace", async () => {

@@ -84,13 +84,7 @@ export async function prepareRun(
   signal: AbortSignal,
   overrides: { guidance?: GuidanceJSON; onWait?: (message: string) => void } = {},
 ): Promise<PreparedRun> {
-  if (options.threads !== undefined) {
-    throw new CliError(
-      `--threads ${options.threads}: the pipeline worker does not take onnxruntime session options yet (WorkerPipelineSpec has no sessionOptions), so the thread count cannot be passed on. Leave --threads out.`,
-      { code: "UNSUPPORTED" },
-    )
-  }
-  const modelDir = await resolveModel(options.model)
+  const modelDir = await resolveModel(options.model, "--model", overrides.onWait)
   const family = await familyOf(modelDir)
   const task = tasks[options.command]
   if (!family.tasks.includes(task)) {
@@ -120,6 +114,7 @@ export async function prepareRun(
     ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
     ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+    ...(options.threads === undefined ? {} : { sessionOptions: { intraOpThreads: options.threads } }),
     ...(options.unet === undefined ? {} : { unet: existing("--unet", options.unet, "UNet folder") }),
     ...(controlnet.length === 0 ? {} : { controlnet: controlnet.length === 1 ? controlnet[0]! : controlnet }),
     ...(ipAdapter === undefined ? {} : { ipAdapter }),

@@ -2,7 +2,7 @@
 // model_index.json through a table of families passed in (default: the families pagkit ships).
 import type { ControlNet } from "@pagkit/controlnet"
 import type { GuidanceCatalogue } from "@pagkit/guidance"
-import type { HookKind } from "@pagkit/onnx"
+import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { LayerMatching } from "../layer-resolver.js"
 import type { PipelineOutput } from "../output.js"
@@ -30,6 +30,9 @@ export interface FamilyLoadOptions extends HubLoadOptions {
   readonly layerMatching?: LayerMatching
   readonly scheduler?: string | SchedulerConfig
   readonly executionProviders?: readonly string[]
+  /** onnxruntime session options (threads, optimization level) for every session the family loads. */
+  readonly sessionOptions?: SessionOptions
+  /** Folder caching rewritten (hooked) denoiser graphs between loads. */
   readonly hookCacheDir?: string
   /** A UNet folder instead of the folder's own (SDXL). */
   readonly unet?: string

@@ -26,6 +26,7 @@ export const pixartSigmaFamily: PipelineFamily<PixArtSigmaPipeline> = {
       ...(options.pagAppliedLayers === undefined ? {} : { pagAppliedLayers: options.pagAppliedLayers }),
       ...(options.layerMatching === undefined ? {} : { layerMatching: options.layerMatching }),
       ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+      ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
       ...(options.hookCacheDir === undefined ? {} : { hookCacheDir: options.hookCacheDir }),
       ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
       ...(options.hookCatalogue === undefined ? {} : { hookCatalogue: options.hookCatalogue }),

@@ -11,7 +11,7 @@ function stableKey(spec: WorkerPipelineSpec, keys?: readonly (keyof WorkerPipeli
 }
 
 /** The fields that decide which weights and sessions are loaded. */
-const modelFields = ["modelDir", "executionProviders", "unet", "controlnet", "ipAdapter", "plugins"] as const
+const modelFields = ["modelDir", "executionProviders", "sessionOptions", "hookCacheDir", "unet", "controlnet", "ipAdapter", "plugins"] as const
 
 /** A loaded SDXL-style pipeline's IP-Adapter API, where the family has one. */
 interface WithIpAdapter {
@@ -31,6 +31,8 @@ function loadOptions(spec: WorkerPipelineSpec, plugins: WorkerPlugins): FamilyLo
     ...(spec.layerMatching === undefined ? {} : { layerMatching: spec.layerMatching }),
     ...(spec.scheduler === undefined ? {} : { scheduler: spec.scheduler }),
     ...(spec.executionProviders === undefined ? {} : { executionProviders: spec.executionProviders }),
+    ...(spec.sessionOptions === undefined ? {} : { sessionOptions: spec.sessionOptions }),
+    ...(spec.hookCacheDir === undefined ? {} : { hookCacheDir: spec.hookCacheDir }),
     ...(spec.unet === undefined ? {} : { unet: spec.unet }),
     ...(spec.controlnet === undefined ? {} : { controlnet: spec.controlnet }),
     ...(plugins.hookKinds === undefined ? {} : { hookCatalogue: plugins.hookKinds }),

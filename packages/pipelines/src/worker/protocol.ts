@@ -2,6 +2,7 @@ import { Tensor } from "@pagkit/tensor"
 import type { DType, DataTypeMap, Shape } from "@pagkit/tensor"
 import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
 import type { SchedulerConfig } from "@pagkit/schedulers"
+import type { SessionOptions } from "@pagkit/onnx"
 import { GuidanceChain } from "@pagkit/guidance"
 import type { GuidanceJSON } from "@pagkit/guidance"
 import type { LayerMatching } from "../layer-resolver.js"
@@ -32,6 +33,10 @@ export interface WorkerPipelineSpec {
   readonly scheduler?: string | SchedulerConfig
   /** onnxruntime execution providers (default `["cpu"]`). */
   readonly executionProviders?: readonly string[]
+  /** onnxruntime session options as plain data, e.g. `{ intraOpThreads: 2 }`. */
+  readonly sessionOptions?: Omit<SessionOptions, "executionProviders" | "externalDataDir">
+  /** Folder caching rewritten (hooked) denoiser graphs, so a new worker skips the rewrite. */
+  readonly hookCacheDir?: string
   /** A UNet folder instead of the folder's own (e.g. one taking ControlNet residuals). */
   readonly unet?: string
   /** ControlNet folder(s): makes a ControlNet pipeline. */
