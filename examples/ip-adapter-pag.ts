@@ -22,7 +22,7 @@ export interface IpAdapterPagExample {
   readonly ipImage: string
   /** Default 25, as the guide. */
   readonly numInferenceSteps?: number
-  /** Default: the model's own size. */
+  /** Default 1024 × 1024, SDXL's size. */
   readonly height?: number
   readonly width?: number
   /** Writes `pag-off.png` and `pag-on.png` there when given. */
@@ -51,7 +51,7 @@ export function tinyExample(): IpAdapterPagExample {
  */
 export async function main(example: IpAdapterPagExample): Promise<{ readonly pagOff: PipelineOutput; readonly pagOn: PipelineOutput }> {
   const { modelDir, imageEncoder, weights, ipImage } = example
-  const size = example.height === undefined ? {} : { height: example.height, width: example.width ?? example.height }
+  const { numInferenceSteps = 25, height = 1024, width = 1024 } = example
   // guide:start
   const pipeline = await AutoPipelineForText2Image.fromPretrained(modelDir, { enablePag: true })
   await pipeline.loadIpAdapter({ weights, imageEncoder }) // e.g. sdxl_models/ip-adapter-plus_sdxl_vit-h.bin
@@ -61,9 +61,10 @@ export async function main(example: IpAdapterPagExample): Promise<{ readonly pag
     prompt: "a polar bear sitting in a chair drinking a milkshake",
     negativePrompt: "deformed, ugly, wrong proportion, low res, bad anatomy, worst quality, low quality",
     ipAdapterImage: ipImage,
-    numInferenceSteps: example.numInferenceSteps ?? 25,
+    numInferenceSteps,
     guidanceScale: 3.0,
-    ...size,
+    height,
+    width,
   }
   const pagOff = await pipeline.run({ ...call, pagScale: 0.0, seed: 0 })
   const pagOn = await pipeline.run({ ...call, pagScale: 5.0, seed: 0 })
