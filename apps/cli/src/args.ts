@@ -33,6 +33,14 @@ export interface CliOptions {
   readonly quiet: boolean
   /** A guidance chain as JSON (`{"guidance":[{"name":"cfg","scale":5}, …]}`) instead of the scale flags. */
   readonly guidance: string | undefined
+  /** IP-Adapter weights files (`--ip-adapter`, repeatable: several adapters at once). */
+  readonly ipAdapters: readonly string[]
+  /** One image prompt per adapter, or one for all (`--ip-adapter-image`, repeatable). */
+  readonly ipAdapterImages: readonly string[]
+  /** One scale per adapter, or one for all (`--ip-adapter-scale`, repeatable; default 1). */
+  readonly ipAdapterScales: readonly number[]
+  /** The image encoder folder (`--image-encoder`), required with `--ip-adapter`. */
+  readonly imageEncoder: string | undefined
 }
 
 export const usage = `usage:
@@ -55,6 +63,10 @@ options:
   --num-images <n>          images per prompt; with n > 1, -1, -2 … is added to the file name
   --guidance <file.json>    a guidance chain as JSON instead of the scale flags, e.g.
                             {"guidance":[{"name":"cfg","scale":5},{"name":"pag","scale":3,"layers":["mid"]}]}
+  --ip-adapter <file>       IP-Adapter weights (.safetensors or PyTorch .bin; base or Plus); repeat for several
+  --ip-adapter-image <img>  the image prompt; repeat for one per adapter (one image serves every adapter)
+  --ip-adapter-scale <n>    IP-Adapter scale (default 1); repeat for one per adapter
+  --image-encoder <dir>     the IP-Adapter's image encoder (CLIP vision ONNX folder), e.g. models/image_encoder
   --quiet                   no progress output`
 
 function number(name: string, raw: string | undefined, check?: { min?: number; max?: number; integer?: boolean }): number | undefined {
@@ -86,6 +98,8 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
         "pag-adaptive-scale": { type: "string" }, scheduler: { type: "string" }, "num-images": { type: "string" },
         image: { type: "string" }, mask: { type: "string" }, strength: { type: "string" },
         quiet: { type: "boolean", short: "q" }, help: { type: "boolean", short: "h" }, guidance: { type: "string" },
+        "ip-adapter": { type: "string", multiple: true }, "ip-adapter-image": { type: "string", multiple: true },
+        "ip-adapter-scale": { type: "string", multiple: true }, "image-encoder": { type: "string" },
       },
     })
   } catch (error) {
@@ -100,6 +114,21 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
   if (v.guidance !== undefined) {
     const scalar = ["guidance-scale", "guidance-rescale", "pag-scale", "pag-adaptive-scale", "pag-layers"].filter((k) => (v as Record<string, unknown>)[k] !== undefined)
     if (scalar.length > 0) throw new CliError(`--guidance holds the whole chain; drop ${scalar.map((k) => `--${k}`).join(", ")} (or put them in the file).`)
+  }
+  const ipAdapters = v["ip-adapter"] ?? []
+  const ipAdapterImages = v["ip-adapter-image"] ?? []
+  const ipAdapterScales = (v["ip-adapter-scale"] ?? []).map((raw) => number("ip-adapter-scale", raw)!)
+  if (ipAdapters.length === 0) {
+    const stray = ["ip-adapter-image", "ip-adapter-scale", "image-encoder"].filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    if (stray.length > 0) throw new CliError(`${stray.map((k) => `--${k}`).join(", ")} need --ip-adapter <file>: the IP-Adapter weights.`)
+  } else {
+    if (ipAdapterImages.length === 0) throw new CliError(`--ip-adapter needs --ip-adapter-image <img>: the image prompt.`)
+    if (v["image-encoder"] === undefined) throw new CliError(`--ip-adapter needs --image-encoder <dir>: the CLIP vision encoder the adapter was trained with (e.g. models/image_encoder).`)
+    for (const [flag, count] of [["ip-adapter-image", ipAdapterImages.length], ["ip-adapter-scale", ipAdapterScales.length]] as const) {
+      if (count > 1 && count !== ipAdapters.length) {
+        throw new CliError(`--${flag} was given ${count} times for ${ipAdapters.length} --ip-adapter: give it once (for every adapter) or once per adapter.`)
+      }
+    }
   }
   const pagLayers = v["pag-layers"]?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   return {
@@ -124,5 +153,9 @@ export function parseCli(argv: readonly string[]): CliOptions | "help" {
     strength: number("strength", v.strength, { min: Number.MIN_VALUE, max: 1 }),
     quiet: v.quiet === true,
     guidance: v.guidance,
+    ipAdapters,
+    ipAdapterImages,
+    ipAdapterScales,
+    imageEncoder: v["image-encoder"],
   }
 }

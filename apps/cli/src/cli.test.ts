@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "vitest"
 import { loadImage } from "@pagkit/tensor"
+import { tinyModelPath, tinyOraclesDir } from "@pagkit/tiny-models"
 
 const run = promisify(execFile)
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts")
@@ -29,6 +30,21 @@ describe("pagkit CLI", () => {
     expect(result.code).toBe(0)
     const image = await loadImage(out)
     expect(image.shape).toEqual([1, 3, 64, 64])
+  })
+
+  it("runs SDXL + IP-Adapter Plus (the PyTorch .bin as published) + PAG", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pagkit-cli-"))
+    const out = path.join(dir, "bear.png")
+    const ip = tinyModelPath("tiny-ip-adapter")
+    const result = await pagkit([
+      "generate", "--prompt", "a polar bear", "--model", tinyModelPath("tiny-sdxl"), "--width", "64", "--height", "64", "--steps", "2",
+      "--guidance-scale", "3", "--pag-scale", "5", "--ip-adapter", path.join(ip, "ip-adapter-plus_tiny-sdxl.bin"),
+      "--image-encoder", path.join(ip, "image_encoder"), "--ip-adapter-image", path.join(tinyOraclesDir(), "images", "ip-ref-48x40.png"),
+      "--ip-adapter-scale", "0.7", "--out", out,
+    ])
+    expect(result.stderr).toContain("StableDiffusionXLPAGPipeline")
+    expect(result.code).toBe(0)
+    expect((await loadImage(out)).shape).toEqual([1, 3, 64, 64])
   })
 
   it("generates with a PixArt-Sigma folder and refuses img2img there", async () => {

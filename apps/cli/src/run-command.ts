@@ -25,6 +25,19 @@ function pipelineSpec(options: CliOptions, model: string): WorkerPipelineSpec {
     enablePag: options.guidance === undefined && options.pagScale > 0,
     ...(options.pagLayers === undefined ? {} : { pagAppliedLayers: options.pagLayers }),
     ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+    ...ipAdapterSpec(options),
+  }
+}
+
+/** `--ip-adapter` (repeatable), `--image-encoder` and `--ip-adapter-scale` as the worker's pipeline spec. */
+function ipAdapterSpec(options: CliOptions): Pick<WorkerPipelineSpec, "ipAdapter" | "ipAdapterScale"> {
+  const files = options.ipAdapters.map(userPath)
+  if (files.length === 0) return {}
+  const scales = options.ipAdapterScales
+  const perAdapter = files.map((_, k) => scales[scales.length === 1 ? 0 : k] ?? 1)
+  return {
+    ipAdapter: { weights: files.length === 1 ? files[0]! : files, imageEncoder: userPath(options.imageEncoder!) },
+    ipAdapterScale: files.length === 1 ? perAdapter[0]! : perAdapter,
   }
 }
 
@@ -61,6 +74,14 @@ function callOptions(options: CliOptions, steps: number): WorkerCallOptions {
     ...(options.image === undefined ? {} : { image: userPath(options.image) }),
     ...(options.mask === undefined ? {} : { maskImage: userPath(options.mask) }),
     ...(options.strength === undefined ? {} : { strength: options.strength }),
+    ...(options.ipAdapters.length === 0
+      ? {}
+      : {
+          ipAdapterImage:
+            options.ipAdapters.length === 1
+              ? userPath(options.ipAdapterImages[0]!)
+              : options.ipAdapters.map((_, k) => userPath(options.ipAdapterImages[options.ipAdapterImages.length === 1 ? 0 : k]!)),
+        }),
   }
 }
 
@@ -73,7 +94,10 @@ export async function runCommand(options: CliOptions, signal: AbortSignal): Prom
   if (!existsSync(model)) {
     throw new CliError(`model folder not found: ${model}. Pass --model <dir> with a diffusers ONNX export (model_index.json, unet/, vae_decoder/, …).`)
   }
-  for (const [flag, file] of [["--image", options.image], ["--mask", options.mask]] as const) {
+  const files: [string, string | undefined][] = [["--image", options.image], ["--mask", options.mask], ["--image-encoder", options.imageEncoder]]
+  for (const file of options.ipAdapters) files.push(["--ip-adapter", file])
+  for (const file of options.ipAdapterImages) files.push(["--ip-adapter-image", file])
+  for (const [flag, file] of files) {
     if (file !== undefined && !existsSync(userPath(file))) throw new CliError(`${flag}: file not found: ${userPath(file)}.`)
   }
   const steps = options.steps ?? (options.model === undefined ? TINY_DEFAULT_STEPS : 50)
