@@ -25,9 +25,9 @@ describe("IP-Adapter Plus .bin and several IP-Adapters in the SDXL pipeline", ()
       outputs.push(await pipe.run({ ...run, ipAdapterImage: refImage, guidanceScale: 3, pagScale: 2 }))
     }
     expect(bitsEqual(outputs[0]!.latents, outputs[1]!.latents)).toBe(true)
-    await pipe.unloadIpAdapter()
-    const plain = await pipe.run({ ...run, guidanceScale: 3, pagScale: 2 })
-    expect(relativeL2(outputs[0]!.latents, plain.latents)).toBeGreaterThan(1e-3)
+    pipe.setIpAdapterScale(0) // the adapter does act
+    const off = await pipe.run({ ...run, ipAdapterImage: refImage, guidanceScale: 3, pagScale: 2 })
+    expect(relativeL2(outputs[0]!.latents, off.latents)).toBeGreaterThan(1e-3)
   })
 
   it("two copies of an adapter with scales a and b equal a + b on one; images, embeddings and masks per adapter", async () => {
@@ -66,6 +66,5 @@ describe("IP-Adapter Plus .bin and several IP-Adapters in the SDXL pipeline", ()
     await expect(pipe.run({ ...call, ipAdapterImage: [[refImage, refImage], refImage], ipAdapterMasks: [ones, undefined] })).rejects.toThrow(
       /2 images and a mask.*once per image/,
     )
-    await pipe.unloadIpAdapter()
   })
 })
