@@ -119,7 +119,7 @@ function sameRowBefore(data: Float32Array, r: number, rowSize: number): number {
 /**
  * The Plus projection as an onnxruntime session (built once from the weights). `project` takes what
  * `projectPlusHiddenStates` takes and returns the same layout, computed in float32 by onnxruntime's GEMMs
- * (measured 40–50× faster than the JS float64 path at ip-adapter-plus_sdxl_vit-h sizes; see the README).
+ * (measured 25–50× faster than the JS float64 path at ip-adapter-plus_sdxl_vit-h sizes; see the README).
  *
  * @example
  * const projection = await PlusProjectionSession.create(weights.projection)
