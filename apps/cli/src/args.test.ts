@@ -37,7 +37,7 @@ describe("parseCli", () => {
     ])
     expect(o).toMatchObject({
       seeds: [0, 1, 2, 9], pagWindow: [0, 0.5], cfgWindow: [0.1, 1], controlnet: ["a", "b"], controlImage: ["x.png", "y.png"],
-      controlnetScale: [0.5, 0.7], unet: "u", ipAdapter: ["w.bin"], ipAdapterImage: "r.png", ipAdapterScale: 0.6, imageEncoder: "enc",
+      controlnetScale: [0.5, 0.7], unet: "u", ipAdapter: ["w.bin"], ipAdapterImage: ["r.png"], ipAdapterScale: [0.6], imageEncoder: "enc",
       layerMatching: "strict", executionProviders: ["cuda", "cpu"], scheduler: "EulerDiscreteScheduler", quality: 80, json: true,
       segScale: 3, segBlurSigma: 10, segLayers: ["mid"], slgScale: 2, slgLayers: ["up"], apg: true, apgEta: 0, apgNormThreshold: 15, apgMomentum: -0.5,
       plugins: "mod.js",

@@ -43,8 +43,10 @@ export interface CliOptions extends CommonOptions, GuidanceFlags {
   readonly controlImage: readonly string[]
   readonly controlnetScale: readonly number[] | undefined
   readonly ipAdapter: readonly string[]
-  readonly ipAdapterImage: string | undefined
-  readonly ipAdapterScale: number | undefined
+  /** One reference image for every adapter, or one per adapter. */
+  readonly ipAdapterImage: readonly string[]
+  /** One scale for every adapter, or one per adapter (default 1). */
+  readonly ipAdapterScale: readonly number[] | undefined
   readonly imageEncoder: string | undefined
   readonly force: boolean
   readonly quality: number | undefined
@@ -238,8 +240,12 @@ function runOptions(command: RunCommand | "compare", v: Record<string, unknown>)
     throw new CliError(`--controlnet-scale takes one number or one per ControlNet (${controlnet.length}); found ${controlnetScale.length}.`)
   }
   const ipAdapter = strings(v, "ip-adapter")
-  if (ipAdapter.length > 1) {
-    throw new CliError(`${ipAdapter.length} --ip-adapter files were given; the pipelines load one IP-Adapter at a time for now. Pass one --ip-adapter.`, { code: "UNSUPPORTED" })
+  const ipAdapterImage = strings(v, "ip-adapter-image")
+  const ipAdapterScale = strings(v, "ip-adapter-scale").map((raw) => numberFlag("ip-adapter-scale", raw, { min: 0 })!)
+  for (const [flag, count] of [["ip-adapter-image", ipAdapterImage.length], ["ip-adapter-scale", ipAdapterScale.length]] as const) {
+    if (count > 1 && count !== ipAdapter.length) {
+      throw new CliError(`--${flag} takes one value for every adapter or one per --ip-adapter (${ipAdapter.length}); found ${count}.`)
+    }
   }
   if (ipAdapter.length === 0) {
     for (const flag of ["ip-adapter-image", "ip-adapter-scale", "image-encoder"]) {
@@ -271,8 +277,8 @@ function runOptions(command: RunCommand | "compare", v: Record<string, unknown>)
     controlImage,
     controlnetScale,
     ipAdapter,
-    ipAdapterImage: string(v, "ip-adapter-image"),
-    ipAdapterScale: numberFlag("ip-adapter-scale", string(v, "ip-adapter-scale"), { min: 0 }),
+    ipAdapterImage,
+    ipAdapterScale: ipAdapterScale.length === 0 ? undefined : ipAdapterScale,
     imageEncoder: string(v, "image-encoder"),
     force: v["force"] === true,
     quality: numberFlag("quality", string(v, "quality"), { min: 1, max: 100, integer: true }),

@@ -7,7 +7,7 @@ import sharp from "sharp"
 import { describe, expect, it } from "vitest"
 import { folderFiles, startMockHub } from "@pagkit/hub/testing"
 import { loadImage } from "@pagkit/tensor"
-import { tinyModelPath } from "@pagkit/tiny-models"
+import { tinyModelPath, tinyOraclesDir } from "@pagkit/tiny-models"
 import { gridLayout } from "./grid.js"
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts")
@@ -119,6 +119,21 @@ describe("pagkit CLI", () => {
     const refused = await pagkit(["img2img", "--prompt", "p", "--model", model, "--image", out, "--out", path.join(dir, "x.png")])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/support "generate" only/)
+  })
+
+  it("runs SDXL + two IP-Adapters (Plus as the published PyTorch .bin, and base) + PAG", async () => {
+    const dir = tempDir()
+    const out = path.join(dir, "bear.png")
+    const ip = tinyModelPath("tiny-ip-adapter")
+    const result = await pagkit([
+      "generate", "-p", "a polar bear", "-m", tinyModelPath("tiny-sdxl"), "--width", "64", "--height", "64", "-n", "2",
+      "-g", "3", "--pag-scale", "5", "--ip-adapter", path.join(ip, "ip-adapter-plus_tiny-sdxl.bin"),
+      "--ip-adapter", path.join(ip, "ip-adapter_tiny-sdxl.safetensors"), "--image-encoder", path.join(ip, "image_encoder"),
+      "--ip-adapter-image", path.join(tinyOraclesDir(), "images", "ip-ref-48x40.png"), "--ip-adapter-scale", "0.7", "--ip-adapter-scale", "0.3", "-o", out,
+    ])
+    expect(result.stderr).toContain("StableDiffusionXLPAGPipeline")
+    expect(result.code).toBe(0)
+    expect((await loadImage(out)).shape).toEqual([1, 3, 64, 64])
   })
 
   it("names a missing model folder, downloads a hub id from a (loopback mock) hub, and names a missing repository", async () => {

@@ -71,9 +71,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: "controlnet", type: "string", multiple: true, value: "<dir>", help: "ControlNet folder; repeat for several", commands: run, group: "models" },
   { name: "control-image", type: "string", multiple: true, value: "<file>", help: "control image, one per --controlnet, in order", commands: run, group: "models" },
   { name: "controlnet-scale", type: "string", value: "<s>", help: "conditioning scale: one number, or one per ControlNet (comma-separated)", default: "1", commands: run, group: "models" },
-  { name: "ip-adapter", type: "string", multiple: true, value: "<file>", help: "IP-Adapter weights (.safetensors or .bin); one adapter for now", commands: run, group: "models" },
-  { name: "ip-adapter-image", type: "string", value: "<file>", help: "the reference image for the IP-Adapter", commands: run, group: "models" },
-  { name: "ip-adapter-scale", type: "string", value: "<s>", help: "IP-Adapter scale", default: "1", commands: run, group: "models" },
+  { name: "ip-adapter", type: "string", multiple: true, value: "<file>", help: "IP-Adapter weights (.safetensors or PyTorch .bin; base or Plus); repeat for several adapters", commands: run, group: "models" },
+  { name: "ip-adapter-image", type: "string", multiple: true, value: "<file>", help: "the reference image; repeat for one per adapter (one serves every adapter)", commands: run, group: "models" },
+  { name: "ip-adapter-scale", type: "string", multiple: true, value: "<s>", help: "IP-Adapter scale; repeat for one per adapter", default: "1", commands: run, group: "models" },
   { name: "image-encoder", type: "string", value: "<dir>", help: "CLIP vision ONNX folder for the IP-Adapter", default: "image_encoder/ beside the weights", commands: run, group: "models" },
 
   { name: "force", short: "f", type: "boolean", help: "overwrite an existing regular file (never a link, FIFO, device, directory or read-only file)", commands: run, group: "output" },

@@ -51,16 +51,16 @@ function existing(flag: string, file: string, what: string): string {
 
 /** The IP-Adapter spec: weights, the image encoder (flag, or `image_encoder/` beside the weights) and its feature extractor. */
 function ipAdapterSpec(options: RunOptions): WorkerPipelineSpec["ipAdapter"] {
-  const [file] = options.ipAdapter
-  if (file === undefined) return undefined
-  const weights = existing("--ip-adapter", file, "IP-Adapter weights")
-  const beside = path.join(path.dirname(weights), "image_encoder")
+  if (options.ipAdapter.length === 0) return undefined
+  const files = options.ipAdapter.map((file) => existing("--ip-adapter", file, "IP-Adapter weights"))
+  const weights = files.length === 1 ? files[0]! : files
+  const beside = path.join(path.dirname(files[0]!), "image_encoder")
   const imageEncoder =
     options.imageEncoder !== undefined ? existing("--image-encoder", options.imageEncoder, "image encoder folder")
     : existsSync(beside) ? beside
     : undefined
   if (imageEncoder === undefined) {
-    throw new CliError(`--ip-adapter needs the CLIP image encoder: pass --image-encoder <dir> (no image_encoder/ beside ${weights}).`)
+    throw new CliError(`--ip-adapter needs the CLIP image encoder: pass --image-encoder <dir> (no image_encoder/ beside ${files[0]}).`)
   }
   const featureExtractor = path.join(path.dirname(imageEncoder), "feature_extractor")
   return { weights, imageEncoder, ...(existsSync(featureExtractor) ? { featureExtractor } : {}) }
@@ -100,7 +100,13 @@ export async function prepareRun(
     file === undefined ? undefined : readInput(flag, file, signal, overrides.onWait)
   const image = await read("--image", options.image)
   const mask = await read("--mask", options.mask)
-  const ipAdapterImage = await read("--ip-adapter-image", options.ipAdapterImage)
+  const ipAdapterImages: (string | Uint8Array)[] = []
+  for (const file of options.ipAdapterImage) ipAdapterImages.push((await read("--ip-adapter-image", file))!)
+  // one image for every adapter, or one per adapter (diffusers: a list with one entry per adapter)
+  const ipAdapterImage =
+    ipAdapterImages.length === 0 ? undefined
+    : options.ipAdapter.length === 1 ? ipAdapterImages[0]!
+    : options.ipAdapter.map((_, k) => ipAdapterImages[ipAdapterImages.length === 1 ? 0 : k]!)
   const controlImages: (string | Uint8Array)[] = []
   for (const file of options.controlImage) controlImages.push((await read("--control-image", file))!)
   const ipAdapter = ipAdapterSpec(options)
@@ -118,7 +124,9 @@ export async function prepareRun(
     ...(options.unet === undefined ? {} : { unet: existing("--unet", options.unet, "UNet folder") }),
     ...(controlnet.length === 0 ? {} : { controlnet: controlnet.length === 1 ? controlnet[0]! : controlnet }),
     ...(ipAdapter === undefined ? {} : { ipAdapter }),
-    ...(options.ipAdapterScale === undefined ? {} : { ipAdapterScale: options.ipAdapterScale }),
+    ...(options.ipAdapterScale === undefined
+      ? {}
+      : { ipAdapterScale: options.ipAdapter.length === 1 ? options.ipAdapterScale[0]! : options.ipAdapter.map((_, k) => options.ipAdapterScale![options.ipAdapterScale!.length === 1 ? 0 : k]!) }),
     ...(plugins === undefined ? {} : { plugins }),
   }
   const steps = options.steps ?? (options.model === undefined ? TINY_DEFAULT_STEPS : 50)

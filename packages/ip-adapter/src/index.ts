@@ -41,20 +41,24 @@ export { projectImageEmbeds } from "./image-projection.js"
 export { PLUS_HEAD_DIM, parsePlusProjection } from "./plus-projection-weights.js"
 export type { PlusProjectionBlock, PlusProjectionWeights } from "./plus-projection-weights.js"
 export { projectPlusHiddenStates } from "./plus-image-projection.js"
+export { PlusProjectionSession, plusProjectionModel } from "./plus-projection-session.js"
 export { imageTokensForRows } from "./row-tokens.js"
 export type { ConditionedTokens, TokenRow } from "./row-tokens.js"
 
 export {
   IP_ADAPTER_KIND,
+  IP_ADAPTER_MASK_INPUT,
   IP_ADAPTER_SCALE_INPUT,
   IP_ADAPTER_TOKENS_INPUT,
   ipAdapterAttention,
+  ipAdapterInputNames,
   ipAdapterLayerOrder,
 } from "./ip-adapter-attention.js"
+export type { IpAdapterAttentionOptions } from "./ip-adapter-attention.js"
 export { expandIpAdapterScale, ipAdapterScaleTensor } from "./ip-adapter-scale.js"
 export type { BlockScale, IpAdapterScaleInput } from "./ip-adapter-scale.js"
 
-export { IpAdapter, loadIpAdapter } from "./ip-adapter.js"
+export { IpAdapter, loadIpAdapter, loadIpAdapters } from "./ip-adapter.js"
 export type { IpAdapterImage, LoadIpAdapterOptions, PreparedImageEmbeds } from "./ip-adapter.js"
-export { IpAdapterUnet, loadIpAdapterUnet } from "./ip-adapter-unet.js"
+export { IpAdapterUnet, ipAdapterHook, loadIpAdapterUnet } from "./ip-adapter-unet.js"
 export type { IpAdapterUnetOptions } from "./ip-adapter-unet.js"

@@ -8,6 +8,8 @@ import type { AttentionModule, GraphEditor, HookKind, InstalledHook, LayerIndex,
 import { floatToFloat16Bits } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import { IpAdapterWeightsError } from "./errors.js"
+import { addMaskSource, maskedOutput } from "./internal/ip-adapter-mask.js"
+import type { MaskSource } from "./internal/ip-adapter-mask.js"
 import type { IpAdapterAttentionWeights } from "./ip-adapter-weights.js"
 
 /** Hook kind name of {@link ipAdapterAttention}. */
@@ -16,6 +18,8 @@ export const IP_ADAPTER_KIND = "ip-adapter"
 export const IP_ADAPTER_TOKENS_INPUT = "ip_adapter_image_tokens"
 /** Per-layer scale input `float[layers]` added by {@link ipAdapterAttention}. */
 export const IP_ADAPTER_SCALE_INPUT = "ip_adapter_scale"
+/** Mask input `float[1, 1, H, W]` added by {@link ipAdapterAttention} with `masks: true`. */
+export const IP_ADAPTER_MASK_INPUT = "ip_adapter_mask"
 
 const REWRITE_VERSION = 1
 const TOP_LEVEL_ORDER = ["down_blocks", "up_blocks", "mid_block"]
@@ -137,10 +141,16 @@ function checkLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdap
   }
 }
 
-function hookLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterAttentionWeights, column: number): void {
-  const base = `/pagkit/ip_adapter/${layer.path.replaceAll(".", "/")}`
+/** Graph input names of adapter `k` (adapter 0 keeps the single-adapter names). */
+export function ipAdapterInputNames(k: number): { readonly tokens: string; readonly scale: string; readonly mask: string } {
+  const suffix = k === 0 ? "" : `_${k}`
+  return { tokens: `${IP_ADAPTER_TOKENS_INPUT}${suffix}`, scale: `${IP_ADAPTER_SCALE_INPUT}${suffix}`, mask: `${IP_ADAPTER_MASK_INPUT}${suffix}` }
+}
+
+/** Adapter `k`'s attention output in one layer, `softmax(Q·K_ipᵀ/√d)·V_ip`, the core cloned from the graph. */
+function adapterCore(editor: GraphEditor, layer: AttentionModule, weights: IpAdapterAttentionWeights, k: number, column: number, base: string): string {
   const w = weights.layers[column]!
-  let tokens = IP_ADAPTER_TOKENS_INPUT
+  let tokens = ipAdapterInputNames(k).tokens
   if (layer.elemType !== DataType.FLOAT) tokens = editor.addNode("Cast", [tokens], `${base}/tokens/Cast`, [intAttribute("to", layer.elemType)])
   const keyIp = editor.addNode("MatMul", [tokens, addTransposedWeight(editor, `${base}/to_k_ip.weight`, w.toK, layer.elemType)], `${base}/to_k_ip/MatMul`)
   const valueIp = editor.addNode("MatMul", [tokens, addTransposedWeight(editor, `${base}/to_v_ip.weight`, w.toV, layer.elemType)], `${base}/to_v_ip/MatMul`)
@@ -169,59 +179,93 @@ function hookLayer(editor: GraphEditor, layer: AttentionModule, weights: IpAdapt
   }
   const ipCore = renamed.get(layer.core)
   if (ipCore === undefined) throw new HookError(`IP-Adapter: the attention core of ${layer.path} does not produce "${layer.core}".`)
-  // core' = core + scale[column] · ip_core, before to_out
-  let scale = editor.addNode("Gather", [IP_ADAPTER_SCALE_INPUT, editor.addInt64(`${base}/scale_index`, [column], [])], `${base}/scale/Gather`, [
-    intAttribute("axis", 0),
-  ])
-  if (layer.elemType !== DataType.FLOAT) scale = editor.addNode("Cast", [scale], `${base}/scale/Cast`, [intAttribute("to", layer.elemType)])
-  const scaled = editor.addNode("Mul", [ipCore, scale], `${base}/Mul`)
-  const mixed = editor.addNode("Add", [layer.core, scaled], `${base}/Add`)
+  return ipCore
+}
+
+/** core' = core + Σ_k scale_k[column] · (masked) ip_k, before to_out. */
+function hookLayer(editor: GraphEditor, layer: AttentionModule, adapters: readonly IpAdapterAttentionWeights[], column: number, masks: readonly MaskSource[] | undefined): void {
+  let mixed = layer.core
+  adapters.forEach((weights, k) => {
+    const base = `/pagkit/ip_adapter/${k === 0 ? "" : `adapter_${k}/`}${layer.path.replaceAll(".", "/")}`
+    let ip = adapterCore(editor, layer, weights, k, column, base)
+    if (masks !== undefined) ip = maskedOutput(editor, ip, masks[k]!, `${base}/mask`, layer.elemType)
+    let scale = editor.addNode("Gather", [ipAdapterInputNames(k).scale, editor.addInt64(`${base}/scale_index`, [column], [])], `${base}/scale/Gather`, [
+      intAttribute("axis", 0),
+    ])
+    if (layer.elemType !== DataType.FLOAT) scale = editor.addNode("Cast", [scale], `${base}/scale/Cast`, [intAttribute("to", layer.elemType)])
+    const scaled = editor.addNode("Mul", [ip, scale], `${base}/Mul`)
+    mixed = editor.addNode("Add", [mixed, scaled], `${base}/Add`)
+  })
   editor.rewire(layer.toOut.matmulNode, 0, layer.core, mixed)
 }
 
+/** Options of {@link ipAdapterAttention}. */
+export interface IpAdapterAttentionOptions {
+  /**
+   * Adds a mask input per adapter (`ip_adapter_mask`, `ip_adapter_mask_1`, … `[1, 1, H, W]`, 1 = where the adapter
+   * acts): diffusers' `ip_adapter_masks` (`IPAdapterMaskProcessor` masks), downsampled in the graph to each layer's
+   * token grid. Feed `[1, 1, 1, 1]` ones for "no mask" (bit-identical to a graph without masks). Default false.
+   */
+  readonly masks?: boolean
+}
+
 /**
- * The IP-Adapter hook kind: every cross-attention layer (`attn2`) gets `scale[l] · softmax(Q·K_ipᵀ/√d)·V_ip`
- * added before `to_out`. Adds the per-row input `ip_adapter_image_tokens` `[batch, tokens, C]` (the projected
- * image embeddings, replicated per row like the text embeddings) and `ip_adapter_scale` `[layers]`
- * (columns in {@link ipAdapterLayerOrder}). Scale 0 leaves a layer exactly as the plain graph computes it.
- * Throws {@link IpAdapterWeightsError} when the weights do not fit the UNet's cross-attention layers.
+ * The IP-Adapter hook kind: every cross-attention layer (`attn2`) gets `Σ_k scale_k[l] · softmax(Q·K_ipₖᵀ/√d)·V_ipₖ`
+ * added before `to_out`, one term per adapter (diffusers `IPAdapterAttnProcessor2_0` with several adapters). Adds,
+ * per adapter k (names from {@link ipAdapterInputNames}; adapter 0: `ip_adapter_image_tokens`, `ip_adapter_scale`),
+ * the per-row image tokens `[batch, tokens_k, C]` (the projected image embeddings, replicated per row like the text
+ * embeddings), the scale `[layers]` (columns in {@link ipAdapterLayerOrder}) and with `masks` a mask input.
+ * Scale 0 leaves a layer exactly as the plain graph computes it. Throws {@link IpAdapterWeightsError} when the
+ * weights do not fit the UNet's cross-attention layers.
  *
  * @example
  * const unet = await loadHookedModel("unet/model.onnx", { hooks: [identityAttention(), ipAdapterAttention(weights)] })
+ * const two = ipAdapterAttention([plusWeights, baseWeights], { masks: true }) // two adapters, masks
  */
-export function ipAdapterAttention(weights: IpAdapterAttentionWeights): HookKind {
+export function ipAdapterAttention(weights: IpAdapterAttentionWeights | readonly IpAdapterAttentionWeights[], options: IpAdapterAttentionOptions = {}): HookKind {
+  const adapters: readonly IpAdapterAttentionWeights[] = Array.isArray(weights) ? weights : [weights as IpAdapterAttentionWeights]
+  if (adapters.length === 0) throw new IpAdapterWeightsError("ipAdapterAttention needs the weights of at least one IP-Adapter, found an empty list.")
+  const masks = options.masks === true
   const layersOf = (index: LayerIndex): AttentionModule[] => {
     const byPath = new Map(index.crossAttention.map((a) => [a.path, a]))
     return ipAdapterLayerOrder([...byPath.keys()]).map((p) => byPath.get(p)!)
   }
+  let version = adapters.reduce((h, w) => Math.imul(h ^ weightsHash(w), 0x01000193) >>> 0, 0x811c9dc5 ^ adapters.length)
+  if (masks) version = Math.imul(version ^ 0x6d61736b, 0x01000193) >>> 0
+  // one adapter without masks keeps the version (and on-disk cache key) it always had
+  if (adapters.length === 1 && !masks) version = weightsHash(adapters[0]!)
   return {
     name: IP_ADAPTER_KIND,
-    version: weightsHash(weights),
+    version,
     target: "cross-attention",
     layers: (index) => layersOf(index).map((a) => a.path),
     install(editor: GraphEditor, index: LayerIndex): InstalledHook {
       const layers = layersOf(index)
-      if (layers.length !== weights.layers.length) {
-        throw new IpAdapterWeightsError(
-          `IP-Adapter weights "${weights.path}" have ${weights.layers.length} cross-attention layers (ip_adapter.1 … ip_adapter.${2 * weights.layers.length - 1}), ` +
-            `but the UNet has ${layers.length} (${layers.map((l) => l.path).join(", ") || "none"}). Use IP-Adapter weights made for this UNet.`,
-        )
-      }
-      layers.forEach((layer, i) => checkLayer(editor, layer, weights, i))
-      editor.addInput(IP_ADAPTER_TOKENS_INPUT, DataType.FLOAT, [batchParam(editor), "ip_adapter_tokens", weights.crossAttentionDim])
-      editor.addInput(IP_ADAPTER_SCALE_INPUT, DataType.FLOAT, [layers.length])
-      layers.forEach((layer, i) => hookLayer(editor, layer, weights, i))
+      adapters.forEach((w) => {
+        if (layers.length !== w.layers.length) {
+          throw new IpAdapterWeightsError(
+            `IP-Adapter weights "${w.path}" have ${w.layers.length} cross-attention layers (ip_adapter.1 … ip_adapter.${2 * w.layers.length - 1}), ` +
+              `but the UNet has ${layers.length} (${layers.map((l) => l.path).join(", ") || "none"}). Use IP-Adapter weights made for this UNet.`,
+          )
+        }
+        layers.forEach((layer, i) => checkLayer(editor, layer, w, i))
+      })
+      const sources = adapters.map((w, k) => {
+        const names = ipAdapterInputNames(k)
+        editor.addInput(names.tokens, DataType.FLOAT, [batchParam(editor), k === 0 ? "ip_adapter_tokens" : `ip_adapter_tokens_${k}`, w.crossAttentionDim])
+        editor.addInput(names.scale, DataType.FLOAT, [layers.length])
+        return masks ? addMaskSource(editor, k, names.mask) : undefined
+      })
+      layers.forEach((layer, i) => hookLayer(editor, layer, adapters, i, masks ? (sources as MaskSource[]) : undefined))
       return {
         kind: IP_ADAPTER_KIND,
         target: "cross-attention",
         layers: layers.map((l) => l.path),
-        inputs: [
-          {
-            name: IP_ADAPTER_SCALE_INPUT,
-            layout: "scales",
-            description: "per cross-attention layer: weight of the image-prompt attention (0 = plain UNet)",
-          },
-        ],
+        inputs: adapters.map((_, k) => ({
+          name: ipAdapterInputNames(k).scale,
+          layout: "scales" as const,
+          description: `per cross-attention layer: weight of IP-Adapter ${k}'s image-prompt attention (0 = no effect)`,
+        })),
       }
     },
   }

@@ -14,6 +14,7 @@ import { ipAdapterAttention } from "./ip-adapter-attention.js"
 import { readAnyIpAdapterWeights } from "./ip-adapter-weights.js"
 import type { AnyIpAdapterWeights } from "./ip-adapter-weights.js"
 import { projectPlusHiddenStates } from "./plus-image-projection.js"
+import { PlusProjectionSession } from "./plus-projection-session.js"
 import type { ConditionedTokens } from "./row-tokens.js"
 
 /** Options of {@link loadIpAdapter}. */
@@ -59,11 +60,14 @@ export class IpAdapter {
   readonly imageEncoder: ImageEncoder | undefined
   readonly processor: ClipImageProcessorConfig
   readonly #zeroImageHiddenStates = new Map<string, Tensor<"float32">>()
+  readonly #sessionOptions: SessionOptions
+  #projection: Promise<PlusProjectionSession> | undefined
 
-  constructor(weights: AnyIpAdapterWeights, imageEncoder: ImageEncoder | undefined, processor: ClipImageProcessorConfig) {
+  constructor(weights: AnyIpAdapterWeights, imageEncoder: ImageEncoder | undefined, processor: ClipImageProcessorConfig, sessionOptions: SessionOptions = {}) {
     this.weights = weights
     this.imageEncoder = imageEncoder
     this.processor = processor
+    this.#sessionOptions = sessionOptions
   }
 
   /** The hook kind to install on the UNet (see {@link ipAdapterAttention}). */
@@ -174,16 +178,30 @@ export class IpAdapter {
    */
   async prepareImageTokens(options: Parameters<IpAdapter["prepareImageEmbeds"]>[0]): Promise<ConditionedTokens & { readonly uncond: Tensor<"float32"> }> {
     const { positive, negative } = await this.prepareImageEmbeds(options)
-    return { cond: this.imageTokens(positive), uncond: this.imageTokens(negative) }
-  }
-
-  /** Frees the image encoder's session. */
-  async release(): Promise<void> {
-    await this.imageEncoder?.release()
+    return { cond: await this.projectImageTokens(positive), uncond: await this.projectImageTokens(negative) }
   }
 
   /**
-   * Image tokens `[N, n · T, C]` of embeddings `[N, n, D]` (or `[N, D]`) for a base adapter, of hidden states
+   * {@link imageTokens}, with the Plus projection run by onnxruntime (a graph built from the weights on first use,
+   * float32 GEMMs; seconds faster per image at SDXL sizes than the JS float64 path). Base adapters: as imageTokens.
+   */
+  async projectImageTokens(imageEmbeds: Tensor): Promise<Tensor<"float32">> {
+    const w = this.weights
+    if (w.variant !== "plus") return projectImageEmbeds(w, imageEmbeds)
+    this.#projection ??= PlusProjectionSession.create(w.projection, this.#sessionOptions)
+    return (await this.#projection).project(imageEmbeds)
+  }
+
+  /** Frees the image encoder's session (once, also when shared with other adapters) and the projection's. */
+  async release(): Promise<void> {
+    const projection = this.#projection
+    this.#projection = undefined
+    await Promise.all([this.imageEncoder?.release(), projection?.then((p) => p.release())])
+  }
+
+  /**
+   * Image tokens `[N, n · T, C]` (computed in JS; the Plus projection in float64, see {@link projectImageTokens} for
+   * the fast path) of embeddings `[N, n, D]` (or `[N, D]`) for a base adapter, of hidden states
    * `[N, n, seq, D]` (or `[N, seq, D]`) for a Plus adapter.
    */
   imageTokens(imageEmbeds: Tensor): Tensor<"float32"> {
@@ -204,18 +222,32 @@ function repeatRows(t: Tensor<"float32">, batch: number): Tensor<"float32"> {
  * const ip = await loadIpAdapter({ weights: "tiny-ip-adapter/ip-adapter_tiny-sdxl.safetensors", imageEncoder: "tiny-ip-adapter/image_encoder" })
  */
 export async function loadIpAdapter(options: LoadIpAdapterOptions): Promise<IpAdapter> {
-  const weights = await readAnyIpAdapterWeights(options.weights)
+  const [adapter] = await loadIpAdapters({ ...options, weights: [options.weights] })
+  return adapter!
+}
+
+/**
+ * Loads several IP-Adapters sharing one image encoder and feature extractor (diffusers' `load_ip_adapter` with a list
+ * of `weight_name`s): the encoder is loaded once, with the penultimate hidden states exposed when any adapter is Plus.
+ *
+ * @example
+ * const [plus, base] = await loadIpAdapters({ weights: ["ip-adapter-plus_sdxl_vit-h.bin", "ip-adapter_sdxl_vit-h.safetensors"], imageEncoder: "models/image_encoder" })
+ */
+export async function loadIpAdapters(options: Omit<LoadIpAdapterOptions, "weights"> & { readonly weights: readonly string[] }): Promise<IpAdapter[]> {
+  if (options.weights.length === 0) throw new IpAdapterInputError("loadIpAdapters needs at least one weights file, found an empty list.")
+  const all = await Promise.all(options.weights.map((w) => readAnyIpAdapterWeights(w)))
+  // the encoder session is released if anything after it fails
   return withLoadScope(async (scope) => {
     const encoder =
       options.imageEncoder === undefined
         ? undefined
-        : scope.own(await ImageEncoder.load(options.imageEncoder, { ...options.sessionOptions, penultimateHiddenStates: weights.variant === "plus" }))
+        : scope.own(await ImageEncoder.load(options.imageEncoder, { ...options.sessionOptions, penultimateHiddenStates: all.some((w) => w.variant === "plus") }))
     let processor: ClipImageProcessorConfig
     if (options.featureExtractor !== undefined) processor = await loadClipImageProcessorConfig(options.featureExtractor)
     else {
       const size = encoder?.imageSize ?? 224
       processor = { ...CLIP_DEFAULTS, size: { shortestEdge: size }, cropSize: { height: size, width: size } }
     }
-    return new IpAdapter(weights, encoder, processor)
+    return all.map((weights) => new IpAdapter(weights, encoder, processor, options.sessionOptions))
   })
 }

@@ -4,6 +4,7 @@ import { tinyModel, tinyOracle } from "./internal/fixtures.js"
 import { detectIpAdapterVariant, parseAnyIpAdapterWeights, readAnyIpAdapterWeights, readIpAdapterTensors } from "./ip-adapter-weights.js"
 import type { IpAdapterPlusWeights } from "./ip-adapter-weights.js"
 import { projectPlusHiddenStates } from "./plus-image-projection.js"
+import { PlusProjectionSession } from "./plus-projection-session.js"
 
 async function oracle(): Promise<{ hiddenStates: Tensor; imageTokens: Tensor }> {
   const file = await SafetensorsFile.open(tinyOracle("ip-adapter-plus-projection.safetensors"))
@@ -36,6 +37,25 @@ describe("IP-Adapter Plus image projection", () => {
     console.log(`Plus projection relative L2 vs torch: ${err.toExponential(2)}`)
     expect(err).toBeLessThan(1e-5)
     expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true)
+  })
+
+  it("onnxruntime's graph of the projection matches torch too (≤ 1e-5), .bin and .safetensors bit for bit, rows folded the same way", async () => {
+    const { hiddenStates, imageTokens } = await oracle()
+    const sessions = await Promise.all(
+      ["ip-adapter-plus_tiny-sdxl.bin", "ip-adapter-plus_tiny-sdxl.safetensors"].map(async (f) =>
+        PlusProjectionSession.create(((await readAnyIpAdapterWeights(tinyModel(`tiny-ip-adapter/${f}`))) as IpAdapterPlusWeights).projection),
+      ),
+    )
+    const [a, b] = await Promise.all(sessions.map((s) => s.project(hiddenStates)))
+    const err = relativeL2(a!, imageTokens)
+    console.log(`Plus projection (onnxruntime) relative L2 vs torch: ${err.toExponential(2)}`)
+    expect(err).toBeLessThan(1e-5)
+    expect(Buffer.from(a!.data.buffer).equals(Buffer.from(b!.data.buffer))).toBe(true)
+    const grouped = await sessions[0]!.project(hiddenStates.reshape([1, 2, 65, 32]))
+    expect(grouped.shape).toEqual([1, 32, 64])
+    expect([...grouped.data]).toEqual([...a!.data])
+    await expect(sessions[0]!.project(Tensor.zeros([1, 65, 31]))).rejects.toThrow(/penultimate/)
+    for (const s of sessions) await s.release()
   })
 
   it("folds several images per row into n · queries tokens", async () => {

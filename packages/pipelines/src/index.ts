@@ -27,7 +27,14 @@ export { SdxlImage2ImagePipeline } from "./sdxl/image2image.js"
 export { SdxlInpaintPipeline } from "./sdxl/inpainting.js"
 export { knownOptions } from "./sdxl/sdxl-options.js"
 export type { SdxlCallOptions, SdxlImage2ImageOptions, SdxlInpaintOptions, SdxlText2ImageOptions } from "./sdxl/sdxl-options.js"
-export type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./sdxl/unet-extras.js"
+export type {
+  ControlNetCallOptions,
+  IpAdapterCallOptions,
+  IpAdapterImageInput,
+  IpAdapterLoadOptions,
+  LoadedIpAdapter,
+  UnetExtras,
+} from "./sdxl/unet-extras.js"
 export { runDenoisingLoop } from "./denoising-loop.js"
 export type { DenoisingLoopOptions, StepEvent } from "./denoising-loop.js"
 export { guidanceFromOptions, usesUncond } from "./guidance-options.js"

@@ -34,7 +34,7 @@ describe("ip-adapter-plus-projection kind", () => {
   it("passes the fixture, with weights beside the case taking precedence, and fails tampered tokens", async () => {
     const summary = await runConformance({ oracleDir: tinyOraclesDir(), kinds, context, filter: "ip-adapter-plus" })
     expect(summary.failed).toBe(0)
-    expect(summary.passed).toBe(2) // the projection, and .safetensors vs .bin bit-identical
+    expect(summary.passed).toBe(3) // the projection (JS and onnxruntime), and .safetensors vs .bin bit-identical
 
     const dir = mkdtempSync(path.join(tmpdir(), "pagkit-plus-"))
     const tensors = await readAll(path.join(tinyOraclesDir(), "ip-adapter-plus-projection.safetensors"))
@@ -44,7 +44,7 @@ describe("ip-adapter-plus-projection kind", () => {
     copyFileSync(path.join(tinyModelsDir(), "tiny-ip-adapter/ip-adapter-plus_tiny-sdxl.bin"), path.join(dir, "adapter.bin"))
     await writeSafetensors(path.join(dir, "tampered.safetensors"), { ...tensors, image_tokens: tokens }, { meta })
     const tampered = await runConformance({ oracleDir: dir, kinds, context })
-    expect(tampered.failed).toBe(1)
+    expect(tampered.failed).toBe(2) // both projections see the tampered tokens
     expect(tampered.results[0]!.name).toContain("adapter.bin")
   })
 
@@ -102,6 +102,6 @@ describe("ip-adapter-plus-projection kind", () => {
     const summary = await runConformance({ oracleDir: dir, kinds, context })
     expect(summary.results[0]!.detail).toContain("queries 5, heads 3×32, depth 3, widths 24→40→36, ff 80")
     expect(summary.failed).toBe(0)
-    expect(summary.passed).toBe(1)
+    expect(summary.passed).toBe(2) // JS and onnxruntime projections
   })
 })

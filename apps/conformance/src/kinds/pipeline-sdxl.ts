@@ -43,20 +43,24 @@ export function callOptions(file: CaseFile): { options: Record<string, unknown>;
     else if (key === "output_type" || key === "return_dict") continue
     else options[camelCase(key)] = Array.isArray(value) && value.length === 2 && key.endsWith("_size") ? value : value
   }
-  const images = (file.meta["images"] ?? {}) as Record<string, string>
-  for (const [key, rel] of Object.entries(images)) options[camelCase(key)] = path.join(file.oracleDir, rel)
+  // an image, or (several IP-Adapters: ip_adapter_image) a list with one entry per adapter, entries possibly lists
+  type Rel = string | readonly Rel[]
+  const resolve = (rel: Rel): unknown => (typeof rel === "string" ? path.join(file.oracleDir, rel) : rel.map(resolve))
+  const images = (file.meta["images"] ?? {}) as Record<string, Rel>
+  for (const [key, rel] of Object.entries(images)) options[camelCase(key)] = resolve(rel)
   return { options, seed }
 }
 
 async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   const name = `pipeline ${file.relPath}`
   const cls = parseClass(String(file.meta["pipeline"]))
-  const models = (file.meta["models"] ?? {}) as Record<string, string>
+  // ip_adapter: one weights file (base or Plus, .safetensors or .bin) or a list of them (several IP-Adapters)
+  const models = (file.meta["models"] ?? {}) as Record<string, string | string[]>
   if (cls === undefined) return { name, status: "fail", detail: `unknown SDXL pipeline class ${String(file.meta["pipeline"])}` }
   const known = new Set(["base", "unet", "controlnet", "ip_adapter", "image_encoder", "feature_extractor"])
   const unknown = Object.keys(models).filter((k) => !known.has(k))
   if (unknown.length > 0) return { name, status: "fail", detail: `meta.models names components pagkit does not know: ${unknown.join(", ")}` }
-  const model = (key: string): string | undefined => (models[key] === undefined ? undefined : path.join(ctx.modelsDir, models[key]))
+  const model = (key: string): string | undefined => (typeof models[key] === "string" ? path.join(ctx.modelsDir, models[key]) : undefined)
   if (cls.controlnet !== (models["controlnet"] !== undefined)) {
     return { name, status: "fail", detail: `${String(file.meta["pipeline"])} and meta.models disagree about a ControlNet` }
   }
@@ -74,7 +78,8 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
   const scheduler = file.meta["scheduler"] as string | Record<string, unknown> | undefined
   if (typeof scheduler === "string") pipe.setScheduler(scheduler)
   else if (scheduler !== undefined) pipe.setScheduler(schedulerFromConfig(pipe.schedulerConfig, scheduler))
-  const weights = model("ip_adapter")
+  const ipAdapter = models["ip_adapter"]
+  const weights = ipAdapter === undefined ? undefined : typeof ipAdapter === "string" ? model("ip_adapter")! : ipAdapter.map((w) => path.join(ctx.modelsDir, w))
   if (weights !== undefined) {
     const imageEncoder = model("image_encoder")
     const featureExtractor = model("feature_extractor")
@@ -83,7 +88,9 @@ async function runCase(file: CaseFile, ctx: RunContext): Promise<CaseResult> {
       ...(imageEncoder === undefined ? {} : { imageEncoder }),
       ...(featureExtractor === undefined ? {} : { featureExtractor }),
     })
-    pipe.setIpAdapterScale((file.meta["ip_adapter_scale"] as number | undefined) ?? 1)
+    // a number or per-block map, or a list with one per adapter (diffusers' set_ip_adapter_scale); default 1 each
+    const scale = file.meta["ip_adapter_scale"] as Parameters<typeof pipe.setIpAdapterScale>[0] | undefined
+    pipe.setIpAdapterScale(scale ?? (typeof weights === "string" ? 1 : weights.map(() => 1)))
   }
   const { options, seed } = callOptions(file)
   const generator = new RecordingGenerator(seed)

@@ -26,6 +26,6 @@ export const sdxlFamily: PipelineFamily<AnySdxlPipeline> = {
     return auto[options.task].fromPipe(pipe, next) as AnySdxlPipeline
   },
   release: async (pipe) => {
-    await Promise.all([pipe.model.release(), pipe.ipAdapter?.adapter.release(), ...pipe.controlnets.map((c) => c.release())])
+    await Promise.all([pipe.model.release(), ...(pipe.ipAdapter?.adapters ?? []).map((a) => a.release()), ...pipe.controlnets.map((c) => c.release())])
   },
 }

@@ -129,7 +129,7 @@ export const knownOptions = {
 } as const
 
 /** Options a pipeline with an IP-Adapter loaded also takes. */
-export const ipAdapterOptionNames = ["ipAdapterImage", "ipAdapterImageEmbeds"] as const
+export const ipAdapterOptionNames = ["ipAdapterImage", "ipAdapterImageEmbeds", "ipAdapterMasks"] as const
 
 /** Options a ControlNet pipeline also takes (plus its control image). */
 export const controlNetOptionNames = ["controlnetConditioningScale", "controlGuidanceStart", "controlGuidanceEnd"] as const

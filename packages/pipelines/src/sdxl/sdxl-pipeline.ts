@@ -4,8 +4,8 @@ import type { Scheduler, SchedulerConfig } from "@pagkit/schedulers"
 import { TorchGenerator, concat } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 import type { SdxlModel } from "@pagkit/models-sdxl"
-import { IP_ADAPTER_KIND, loadIpAdapter, loadIpAdapterUnet } from "@pagkit/ip-adapter"
-import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
+import { IP_ADAPTER_KIND, ipAdapterHook, loadIpAdapterUnet, loadIpAdapters } from "@pagkit/ip-adapter"
+import type { IpAdapterScaleInput } from "@pagkit/ip-adapter"
 import { residualInputMap, unetResidualInputs } from "@pagkit/controlnet"
 import type { ControlNet } from "@pagkit/controlnet"
 import type { HookableDenoiser, RowHooks } from "@pagkit/models-core"
@@ -22,7 +22,7 @@ import { checkKnownOptions, checkNumber, controlNetOptionNames, ipAdapterOptionN
 import type { SdxlCallOptions } from "./sdxl-options.js"
 import { textConditioning } from "./text-conditioning.js"
 import { controlNetExtras, ipAdapterExtras, prepareControlImages } from "./unet-extras.js"
-import type { ControlNetCallOptions, IpAdapterCallOptions, LoadedIpAdapter, UnetExtras } from "./unet-extras.js"
+import type { ControlNetCallOptions, IpAdapterCallOptions, IpAdapterLoadOptions, LoadedIpAdapter, UnetExtras } from "./unet-extras.js"
 
 function requireModel(model: SdxlModel | undefined): SdxlModel {
   if (model === undefined) throw new InvalidOptionError("an SDXL pipeline needs { host } or { model }.")
@@ -172,30 +172,42 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCo
   }
 
   /**
-   * Loads an IP-Adapter (diffusers' `load_ip_adapter`): the UNet graph is rewritten with the decoupled
-   * cross-attention hook (the other hook kinds kept), weights become graph initializers. The scale starts at 1.0,
-   * as in diffusers. Every pipeline sharing this one's model (`fromPipe`) gets it, as in diffusers.
+   * Loads one or several IP-Adapters (diffusers' `load_ip_adapter`, `weight_name` a name or a list): the UNet graph
+   * is rewritten once with every adapter's decoupled cross-attention (the other hook kinds kept; weights become
+   * graph initializers; mask inputs included, fed "no mask" unless a call passes `ipAdapterMasks`). The adapters share
+   * the image encoder. Scales start at 1.0, as in diffusers. Every pipeline sharing this one's model (`fromPipe`) gets
+   * them, as in diffusers. Loading again replaces the loaded adapters.
    * @example
-   * await pipe.loadIpAdapter({ weights: "ip-adapter.safetensors", imageEncoder: "image_encoder" })
+   * await pipe.loadIpAdapter({ weights: "sdxl_models/ip-adapter-plus_sdxl_vit-h.bin", imageEncoder: "models/image_encoder" })
    * pipe.setIpAdapterScale(0.8)
+   * await pipe.loadIpAdapter({ weights: [plusFile, baseFile], imageEncoder: "models/image_encoder" })
+   * pipe.setIpAdapterScale([0.7, { up: { block_0: [0, 1, 0] } }]) // one scale per adapter
    */
-  async loadIpAdapter(options: LoadIpAdapterOptions): Promise<void> {
+  async loadIpAdapter(options: IpAdapterLoadOptions): Promise<void> {
     const unetPath = this.host.unetPath
     if (unetPath === undefined) {
       throw new PipelineError("NO_UNET_PATH", "this pipeline was built from a model without its UNet file path; load it with fromPretrained to add an IP-Adapter.")
     }
+    const weights: readonly string[] = typeof options.weights === "string" ? [options.weights] : options.weights
+    if (!Array.isArray(weights) || weights.length === 0 || weights.some((w) => typeof w !== "string")) {
+      throw new InvalidOptionError(`loadIpAdapter: weights must be a file path or a non-empty list of file paths, found ${JSON.stringify(options.weights)}.`)
+    }
     if (this.host.ipAdapter !== undefined) await this.unloadIpAdapter()
-    const adapter = await loadIpAdapter(options)
+    const adapters = await loadIpAdapters({ ...options, weights })
     const others = this.host.kinds.filter((k) => k.name !== IP_ADAPTER_KIND)
-    const unet = await loadIpAdapterUnet(unetPath, adapter, { hooks: others })
+    const hook = ipAdapterHook(adapters, { masks: true })
+    const unet = await loadIpAdapterUnet(unetPath, adapters, { hooks: others, masks: true })
     const old = this.host.model
-    this.host.replace(old.withUnet(sdxlUnetFromHooked(unet.model, { kinds: [...others, adapter.hook()], config: old.unetConfig })), [...others, adapter.hook()])
-    this.host.ipAdapter = { adapter, unet }
+    this.host.replace(old.withUnet(sdxlUnetFromHooked(unet.model, { kinds: [...others, hook], config: old.unetConfig })), [...others, hook])
+    this.host.ipAdapter = { adapter: adapters[0]!, adapters, unet }
     await old.unet.session.release?.()
   }
 
-  /** diffusers' `set_ip_adapter_scale`: one number, or a per-block map (`{ down: { block_2: [0, 1] }, mid: 1 }`). */
-  setIpAdapterScale(scale: IpAdapterScaleInput): void {
+  /**
+   * diffusers' `set_ip_adapter_scale`: one scale per loaded adapter (a list when several are loaded), each a number
+   * or a per-block map (`{ down: { block_2: [0, 1] }, mid: 1 }`).
+   */
+  setIpAdapterScale(scale: IpAdapterScaleInput | readonly IpAdapterScaleInput[]): void {
     if (this.host.ipAdapter === undefined) throw new PipelineError("NO_IP_ADAPTER", "no IP-Adapter is loaded; call loadIpAdapter first.")
     this.host.ipAdapter.unet.setIpAdapterScale(scale)
   }
@@ -206,7 +218,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCo
     if (loaded === undefined) return
     this.host.ipAdapter = undefined
     await this.host.setKinds(this.host.kinds.filter((k) => k.name !== IP_ADAPTER_KIND))
-    await loaded.adapter.release()
+    await Promise.all(loaded.adapters.map((a) => a.release()))
   }
 
   /**
@@ -261,7 +273,9 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCo
       controlImages[0] === undefined ? undefined : { height: controlImages[0].shape[2]!, width: controlImages[0].shape[3]! }
     const prepared = await this.prepare(options, { scheduler, generator, batchSize, numInferenceSteps, impliedSize })
     const doCfg = usesUncond(chain, prepared.timesteps)
-    const extras = await this.#extras(options, controlImages, { doCfg, batchSize })
+    const extras = await this.#extras(options, controlImages, {
+      doCfg, batchSize, latentShape: prepared.latents.shape, height: prepared.height, width: prepared.width, vaeScaleFactor: this.model.vaeScaleFactor,
+    })
     const model = this.model
     const text = await model.encodePrompt({
       prompt: options.prompt, prompt2: options.prompt2, negativePrompt: options.negativePrompt,
@@ -298,7 +312,7 @@ export abstract class SdxlPipeline<O extends SdxlCallOptions> extends PipelineCo
     })
   }
 
-  async #extras(options: O, controlImages: readonly Tensor<"float32">[], run: { doCfg: boolean; batchSize: number }): Promise<UnetExtras> {
+  async #extras(options: O, controlImages: readonly Tensor<"float32">[], run: Parameters<typeof ipAdapterExtras>[2]): Promise<UnetExtras> {
     const ip = this.ipAdapter === undefined ? undefined : await ipAdapterExtras(this.ipAdapter, options as IpAdapterCallOptions, run)
     const control =
       this.controlnets.length === 0

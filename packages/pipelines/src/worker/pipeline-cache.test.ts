@@ -57,5 +57,9 @@ describe("PipelineCache", () => {
     expect(img2img.ipAdapter).toBe(withAdapter.ipAdapter)
     expect(img2img.model.unet).toBe(withAdapter.model.unet)
     expect(cache.loads).toBe(2)
+    // a list of weights loads several adapters; the default scale is 1 for each
+    const two = await get({ ...spec, ipAdapter: { ...ipAdapter, weights: [ipAdapter.weights, ipAdapter.weights] } })
+    expect(two.ipAdapter!.adapters).toHaveLength(2)
+    expect(two.ipAdapter!.unet.scales.map((t) => t.data[0])).toEqual([1, 1])
   })
 })

@@ -86,7 +86,10 @@ export class PipelineCache {
       this.#family = family
       this.#modelKey = modelKey
     }
-    if (spec.ipAdapter !== undefined && hasIpAdapter(this.#pipe)) this.#pipe.setIpAdapterScale(spec.ipAdapterScale ?? 1)
+    if (spec.ipAdapter !== undefined && hasIpAdapter(this.#pipe)) {
+      const weights = spec.ipAdapter.weights
+      this.#pipe.setIpAdapterScale(spec.ipAdapterScale ?? (typeof weights === "string" ? 1 : weights.map(() => 1)))
+    }
     this.#specKey = specKey
     return this.#pipe
   }

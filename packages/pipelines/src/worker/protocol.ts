@@ -1,6 +1,7 @@
 import { Tensor } from "@pagkit/tensor"
 import type { DType, DataTypeMap, Shape } from "@pagkit/tensor"
-import type { IpAdapterScaleInput, LoadIpAdapterOptions } from "@pagkit/ip-adapter"
+import type { IpAdapterScaleInput } from "@pagkit/ip-adapter"
+import type { IpAdapterLoadOptions } from "../sdxl/unet-extras.js"
 import type { SchedulerConfig } from "@pagkit/schedulers"
 import type { SessionOptions } from "@pagkit/onnx"
 import { GuidanceChain } from "@pagkit/guidance"
@@ -41,10 +42,10 @@ export interface WorkerPipelineSpec {
   readonly unet?: string
   /** ControlNet folder(s): makes a ControlNet pipeline. */
   readonly controlnet?: string | readonly string[]
-  /** An IP-Adapter to load (diffusers' `load_ip_adapter`), as file and folder paths. */
-  readonly ipAdapter?: Omit<LoadIpAdapterOptions, "sessionOptions">
-  /** IP-Adapter scale: a number or a per-block map (default 1, as diffusers). */
-  readonly ipAdapterScale?: IpAdapterScaleInput
+  /** IP-Adapter(s) to load (diffusers' `load_ip_adapter`), as file and folder paths; `weights` a file or a list. */
+  readonly ipAdapter?: Omit<IpAdapterLoadOptions, "sessionOptions">
+  /** IP-Adapter scale: a number or a per-block map, or a list with one per adapter (default 1 each, as diffusers). */
+  readonly ipAdapterScale?: IpAdapterScaleInput | readonly IpAdapterScaleInput[]
 }
 
 /**
