@@ -62,3 +62,13 @@ export type { IdentityAttentionOptions } from "./hooks/identity-attention.js"
 export { HookedModel } from "./hooks/hooked-model.js"
 export { loadHookedModel, rewriteModel } from "./hooks/load-hooked-model.js"
 export type { HookedModelOptions } from "./hooks/load-hooked-model.js"
+
+// split execution: rows that share their inputs share the prefix before the first perturbed layer
+export { splitAtLayers } from "./split/split-at-layers.js"
+export type { CrossingTensor, SplitAtLayersOptions, SplitGraphs, SplitStats } from "./split/split-at-layers.js"
+export { loadSplit, splitCacheKey } from "./split/load-split.js"
+export type { LoadSplitOptions, LoadedSplit, SplitMeta } from "./split/load-split.js"
+export { SplitSession } from "./split/split-session.js"
+export type { SplitRunReport, SplitSessionOptions } from "./split/split-session.js"
+export { splitWorthIt } from "./split/split-worth-it.js"
+export type { SplitCostInput, SplitExecution } from "./split/split-worth-it.js"

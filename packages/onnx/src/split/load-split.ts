@@ -12,7 +12,7 @@ import { decodeModel } from "../proto/decode.js"
 import { encodeModel } from "../proto/encode.js"
 import { loadError, toOrtSessionOptions } from "../session/create-session.js"
 import type { SessionOptions } from "../session/create-session.js"
-import { splitAtLayers } from "./split-at-layers.js"
+import { crossingValueInfo, splitAtLayers } from "./split-at-layers.js"
 import type { CrossingTensor, SplitStats } from "./split-at-layers.js"
 
 /** What a split needs at run time besides its two sessions (also the JSON stored in the cache). */
@@ -142,12 +142,27 @@ export async function loadSplit(options: LoadSplitOptions): Promise<LoadedSplit>
     external: model.graph.initializers.some((i) => i.external),
   }
   const prefixBytes = encodeModel(split.prefix)
-  const suffixBytes = encodeModel(split.suffix)
+  const prefix = await createOrtSession(prefixBytes, withDir, what("prefix"))
+  // the suffix's crossing inputs get the shapes onnxruntime inferred for the prefix's outputs (rank, channels),
+  // so its optimizers see what they would see in the whole graph
+  const inferred = new Map(prefix.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape : undefined]))
+  const suffixGraph = split.suffix.graph
+  const crossingNames = new Set(split.crossing.map((c) => c.name))
+  const suffixModel = {
+    ...split.suffix,
+    graph: {
+      ...suffixGraph,
+      inputs: suffixGraph.inputs.map((info) => {
+        const c = split.crossing.find((x) => x.name === info.name)
+        return c === undefined || !crossingNames.has(info.name) ? info : crossingValueInfo(c.name, c.elemType, inferred.get(c.name))
+      }),
+    },
+  }
+  const suffixBytes = encodeModel(suffixModel)
   if (cacheFile !== undefined && options.cacheDir !== undefined) {
     await mkdir(options.cacheDir, { recursive: true })
     await writeCached(cacheFile, meta, prefixBytes, suffixBytes)
   }
-  const prefix = await createOrtSession(prefixBytes, withDir, what("prefix"))
   const suffix = await createOrtSession(suffixBytes, withDir, what("suffix"))
   return { ...meta, prefix, suffix, buildMs: performance.now() - started, fromCache: false }
 }

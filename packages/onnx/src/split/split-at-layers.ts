@@ -58,9 +58,25 @@ export interface SplitGraphs {
   readonly stats: SplitStats
 }
 
-/** A value info with an element type and no shape (rank unknown). */
-function typedValueInfo(name: string, elemType: DataTypeCode): ValueInfoProto {
-  const type = new ProtoWriter().message(F.type.tensorType, (t) => t.varint(F.tensorType.elemType, elemType)).finish()
+/**
+ * A value info with an element type and, when `dims` is given, a shape (numbers fixed, strings symbolic,
+ * `undefined` or `""` unknown); without `dims` the rank is unknown.
+ */
+export function crossingValueInfo(name: string, elemType: DataTypeCode, dims?: readonly (number | string | undefined)[]): ValueInfoProto {
+  const type = new ProtoWriter()
+    .message(F.type.tensorType, (t) => {
+      t.varint(F.tensorType.elemType, elemType)
+      if (dims === undefined) return
+      t.message(F.tensorType.shape, (shape) => {
+        for (const dim of dims) {
+          shape.message(F.shape.dim, (d) => {
+            if (typeof dim === "number" && dim >= 0) d.varint(F.dim.value, dim)
+            else if (typeof dim === "string" && dim !== "") d.string(F.dim.param, dim)
+          })
+        }
+      })
+    })
+    .finish()
   return { name, type, rest: [] }
 }
 
@@ -210,7 +226,7 @@ export function splitAtLayers(model: ModelProto, options: SplitAtLayersOptions):
       rest: graph.rest,
     }
   }
-  const crossingInfos = crossingTensors.map((c) => typedValueInfo(c.name, c.elemType))
+  const crossingInfos = crossingTensors.map((c) => crossingValueInfo(c.name, c.elemType))
   const prefixGraph = subgraph(`${graph.name}_prefix`, prefixNodes, prefixInputs, crossingInfos)
   const suffixGraph = subgraph(`${graph.name}_suffix`, suffixNodes, [...crossingInfos, ...suffixInputs], graph.outputs)
   const computeNodes = live.filter((n) => COMPUTE_OPS.has(n.opType)).length

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SafetensorsFile, Tensor, concat, relativeL2, slice } from "@pagkit/tensor"
 import { model, oraclesDir } from "../internal/fixtures.js"
 import { identityAttention } from "../hooks/identity-attention.js"
@@ -58,6 +58,9 @@ async function expectSplitEqualsFull(
   expect(session.lastRun).toMatchObject({ execution: "split", rows: rows.length, distinctRows: rows.length - 1 })
   expect(split.shape).toEqual(full.shape)
   expect(maxRowRelL2(split, full)).toBeLessThanOrEqual(1e-6)
+  // a second call of the same shapes writes the prefix outputs into preallocated all-row buffers
+  const again = (await session.run(gated))["out_sample"]!
+  expect(maxRowRelL2(again, full)).toBeLessThanOrEqual(1e-6)
   // a split that ignored the gates would fail here: the perturbed row differs from the cond row
   const last = rows.length - 1
   expect(relativeL2(slice(split, 0, last, last + 1), slice(split, 0, last - 1, last))).toBeGreaterThan(1e-3)
@@ -65,13 +68,20 @@ async function expectSplitEqualsFull(
 
 describe("SplitSession (tiny SDXL UNet)", () => {
   const source = model("tiny-sdxl/unet")
+  const hooks = [identityAttention()]
+  let hooked: HookedModel
+  let session: SplitSession
+  let cacheDir: string
+  beforeAll(async () => {
+    cacheDir = await mkdtemp(path.join(os.tmpdir(), "pagkit-split-"))
+    tempDirs.push(cacheDir)
+    hooked = await loadHookedModel(source, { hooks, intraOpThreads: 1 })
+    session = new SplitSession(hooked, { source, hooks, execution: "split", cacheDir, sessionOptions: { intraOpThreads: 1 } })
+  })
+  afterAll(() => session.release())
+
   for (const prefix of ["mid_block.", "down_blocks.2.", "up_blocks.0."]) {
     it(`equals the full hooked run for ${prefix}* ([uncond, cond, perturbed] and [cond, perturbed])`, async () => {
-      const cacheDir = await mkdtemp(path.join(os.tmpdir(), "pagkit-split-"))
-      tempDirs.push(cacheDir)
-      const hooks = [identityAttention()]
-      const hooked = await loadHookedModel(source, { hooks, intraOpThreads: 1 })
-      const session = new SplitSession(hooked, { source, hooks, execution: "split", cacheDir, sessionOptions: { intraOpThreads: 1 } })
       const inputs = await oracleInputs("denoiser-sdxl-unet")
       const layers = hooked.layers("identity-attention").filter((p) => p.startsWith(prefix))
       await expectSplitEqualsFull(hooked, session, inputs, [[], [], layers])
@@ -79,10 +89,29 @@ describe("SplitSession (tiny SDXL UNet)", () => {
       const split = await session.prepare({ "identity-attention": layers })
       expect(split.crossing.length).toBeGreaterThan(0)
       expect(split.stats.bypassedHooks).toBe(17 - layers.length)
-      expect((await readdir(cacheDir)).filter((f) => /\.(prefix|suffix)\.onnx$|\.split\.json$/.test(f))).toHaveLength(3)
-      await session.release()
     })
   }
+
+  it("caches split graphs on disk and in memory, and falls back to full when no row shares its inputs", async () => {
+    expect((await readdir(cacheDir)).filter((f) => /\.(prefix|suffix)\.onnx$|\.split\.json$/.test(f))).toHaveLength(9)
+    const layers = hooked.layers("identity-attention").filter((p) => p.startsWith("mid_block."))
+    const again = await session.prepare({ "identity-attention": [...layers].reverse() })
+    expect(again).toBe(await session.prepare({ "identity-attention": layers }))
+    const reloaded = new SplitSession(hooked, { source, hooks, cacheDir })
+    const fromDisk = await reloaded.prepare({ "identity-attention": layers })
+    expect(fromDisk.fromCache).toBe(true)
+    await Promise.all([fromDisk.prefix.release(), fromDisk.suffix.release()])
+    const inputs = await oracleInputs("denoiser-sdxl-unet")
+    session.execution = "auto"
+    await session.run({ ...pick(inputs, 3, [0, 1]), pag_gates: hooked.gates("identity-attention", [[], layers]) })
+    expect(session.lastRun).toMatchObject({ execution: "full", reason: "no row shares its inputs" })
+    await session.run({ ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) })
+    expect(session.lastRun).toMatchObject({ execution: "split", distinctRows: 2 })
+    session.execution = "full"
+    await session.run({ ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) })
+    expect(session.lastRun).toMatchObject({ execution: "full" })
+    session.execution = "split"
+  })
 })
 
 describe("SplitSession (ControlNet residuals, PixArt)", () => {

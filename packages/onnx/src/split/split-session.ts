@@ -13,7 +13,7 @@ import { loadSplit } from "./load-split.js"
 import type { LoadedSplit } from "./load-split.js"
 import { splitWorthIt } from "./split-worth-it.js"
 import type { SplitExecution } from "./split-worth-it.js"
-import { distinctRows, expandRows, gatherRows } from "./rows.js"
+import { allRowBuffers, distinctRows, expandRows, gatherRows } from "./rows.js"
 
 /** Options of {@link SplitSession}. */
 export interface SplitSessionOptions {
@@ -79,6 +79,8 @@ export class SplitSession {
   readonly #splits = new Map<string, SplitEntry>()
   readonly #gateInputs: Map<string, { kind: string; layers: readonly string[] }>
   readonly #scaleInputs: Set<string>
+  /** Per split and prefix feed shapes: the dims of each per-row crossing tensor on the distinct rows. */
+  readonly #crossingDims = new WeakMap<LoadedSplit, Map<string, Map<string, readonly number[]>>>()
 
   constructor(full: HookedModel, options: SplitSessionOptions) {
     this.full = full
@@ -163,14 +165,30 @@ export class SplitSession {
       else tensor = plan.perRow.has(name) ? gatherRows(fed, representatives) : fed
       prefixFeeds[name] = toOrtFeed(tensor, this.#info(name))
     }
+    const perRowCrossing = split.crossing.filter((c) => c.dependsOn.some((name) => plan.perRow.has(name)))
+    // When the distinct rows come first and the shapes are known from an earlier call, the prefix writes its per-row
+    // outputs straight into the first rows of all-row buffers; only the shared rows are copied afterwards.
+    const signature = JSON.stringify([split.prefixInputs.map((n) => prefixFeeds[n]!.dims), [...plan.perRow].sort()])
+    const known = representatives.every((r, i) => r === i) ? this.#crossingDims.get(split)?.get(signature) : undefined
+    const buffers = known === undefined ? undefined : allRowBuffers(perRowCrossing, known, plan.distinct, plan.rows)
     const t0 = performance.now()
-    const crossing = await split.prefix.run(prefixFeeds)
+    const fetchAll = split.crossing.map((c) => c.name)
+    const crossing = await split.prefix.run(
+      prefixFeeds,
+      buffers === undefined ? fetchAll : { ...Object.fromEntries(fetchAll.map((n) => [n, null])), ...buffers.fetches },
+    )
     const t1 = performance.now()
+    if (known === undefined) {
+      const byName = this.#crossingDims.get(split) ?? new Map<string, Map<string, readonly number[]>>()
+      byName.set(signature, new Map(perRowCrossing.map((c) => [c.name, crossing[c.name]!.dims])))
+      this.#crossingDims.set(split, byName)
+    }
     const suffixFeeds: Record<string, ort.Tensor> = {}
     for (const c of split.crossing) {
+      const filled = buffers?.fill(c.name, plan.groups)
       const value = crossing[c.name]!
-      const perRow = c.dependsOn.some((name) => plan.perRow.has(name))
-      suffixFeeds[c.name] = perRow ? expandRows(value, plan.groups, plan.distinct, c.name) : value
+      const perRow = perRowCrossing.includes(c)
+      suffixFeeds[c.name] = filled ?? (perRow ? expandRows(value, plan.groups, plan.distinct, c.name) : value)
     }
     for (const name of split.suffixInputs) {
       const fed = feeds[name]
