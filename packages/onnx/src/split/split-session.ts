@@ -14,6 +14,7 @@ import type { LoadedSplit } from "./load-split.js"
 import { splitWorthIt } from "./split-worth-it.js"
 import type { SplitExecution } from "./split-worth-it.js"
 import { allRowBuffers, distinctRows, expandRows, gatherRows } from "./rows.js"
+import type { AllRowBuffers } from "./rows.js"
 
 /** Options of {@link SplitSession}. */
 export interface SplitSessionOptions {
@@ -79,8 +80,10 @@ export class SplitSession {
   readonly #splits = new Map<string, SplitEntry>()
   readonly #gateInputs: Map<string, { kind: string; layers: readonly string[] }>
   readonly #scaleInputs: Set<string>
-  /** Per split and prefix feed shapes: the dims of each per-row crossing tensor on the distinct rows. */
-  readonly #crossingDims = new WeakMap<LoadedSplit, Map<string, Map<string, readonly number[]>>>()
+  /** Per split and call shape: reusable all-row buffers of the per-row crossing tensors. */
+  readonly #buffers = new WeakMap<LoadedSplit, Map<string, AllRowBuffers | undefined>>()
+  /** Split runs one at a time: they reuse buffers between the prefix and the suffix call. */
+  #queue: Promise<unknown> = Promise.resolve()
 
   constructor(full: HookedModel, options: SplitSessionOptions) {
     this.full = full
@@ -137,7 +140,11 @@ export class SplitSession {
         return full("cost model", distinct)
       }
     }
-    return this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames)
+    const run = this.#queue.then(() =>
+      this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames),
+    )
+    this.#queue = run.catch(() => undefined)
+    return run
   }
 
   /** Releases every loaded split and the full model's session. */
@@ -166,22 +173,23 @@ export class SplitSession {
       prefixFeeds[name] = toOrtFeed(tensor, this.#info(name))
     }
     const perRowCrossing = split.crossing.filter((c) => c.dependsOn.some((name) => plan.perRow.has(name)))
-    // When the distinct rows come first and the shapes are known from an earlier call, the prefix writes its per-row
-    // outputs straight into the first rows of all-row buffers; only the shared rows are copied afterwards.
-    const signature = JSON.stringify([split.prefixInputs.map((n) => prefixFeeds[n]!.dims), [...plan.perRow].sort()])
-    const known = representatives.every((r, i) => r === i) ? this.#crossingDims.get(split)?.get(signature) : undefined
-    const buffers = known === undefined ? undefined : allRowBuffers(perRowCrossing, known, plan.distinct, plan.rows)
-    const t0 = performance.now()
+    // When the distinct rows come first and an earlier call had the same shapes, the prefix writes its per-row
+    // outputs straight into the first rows of reused all-row buffers; only the shared rows are copied afterwards
+    // (no fresh allocation, page faults or garbage per step).
+    const signature = JSON.stringify([split.prefixInputs.map((n) => prefixFeeds[n]!.dims), [...plan.perRow].sort(), plan.rows])
+    const cache = this.#buffers.get(split) ?? new Map<string, AllRowBuffers | undefined>()
+    this.#buffers.set(split, cache)
+    const buffers = representatives.every((r, i) => r === i) ? cache.get(signature) : undefined
     const fetchAll = split.crossing.map((c) => c.name)
+    const t0 = performance.now()
     const crossing = await split.prefix.run(
       prefixFeeds,
       buffers === undefined ? fetchAll : { ...Object.fromEntries(fetchAll.map((n) => [n, null])), ...buffers.fetches },
     )
     const t1 = performance.now()
-    if (known === undefined) {
-      const byName = this.#crossingDims.get(split) ?? new Map<string, Map<string, readonly number[]>>()
-      byName.set(signature, new Map(perRowCrossing.map((c) => [c.name, crossing[c.name]!.dims])))
-      this.#crossingDims.set(split, byName)
+    if (!cache.has(signature)) {
+      const dims = new Map(perRowCrossing.map((c) => [c.name, crossing[c.name]!.dims]))
+      cache.set(signature, allRowBuffers(perRowCrossing, dims, plan.distinct, plan.rows))
     }
     const suffixFeeds: Record<string, ort.Tensor> = {}
     for (const c of split.crossing) {
