@@ -111,6 +111,12 @@ export function denoiserInputs(hooked: HookedModel, distinct: readonly number[],
       if (d === "width" || /_w$/.test(d)) return latent[1]
       return 77
     })
+    if (typeof info.shape[0] !== "string") {
+      // shared inputs (scales, scalars): the same for every row
+      const size = shape.reduce((a, b) => a * b, 1)
+      feeds[info.name] = new Tensor("float32", info.name.includes("scale") ? new Float32Array(size).fill(0.6) : values(size, 7), shape)
+      continue
+    }
     const perRow = shape.slice(1).reduce((a, b) => a * b, 1)
     if (info.dtype === "int64") {
       feeds[info.name] = new Tensor("int64", new BigInt64Array(shape.reduce((a, b) => a * b, 1)).fill(801n), shape)
