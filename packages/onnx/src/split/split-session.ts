@@ -10,7 +10,7 @@ import type { SessionOptions } from "../session/create-session.js"
 import { fromOrtTensor, toOrtFeed } from "../session/convert.js"
 import type { IoInfo } from "../session/io-info.js"
 import { loadSplit } from "./load-split.js"
-import type { LoadedSplit } from "./load-split.js"
+import type { LoadSplitOptions, LoadedSplit } from "./load-split.js"
 import { splitWorthIt } from "./split-worth-it.js"
 import type { SplitExecution } from "./split-worth-it.js"
 import { allRowBuffers, distinctRows, expandRows, gatherRows } from "./rows.js"
@@ -30,6 +30,8 @@ export interface SplitSessionOptions {
   readonly sessionOptions?: SessionOptions | undefined
   /** Splits kept loaded (least recently used ones are released). Default 4. */
   readonly maxSplits?: number
+  /** onnxruntime's memory arena for the split sessions (default true); see {@link LoadSplitOptions.memoryArena}. */
+  readonly memoryArena?: boolean
   /** Prefix share of a row's time for the cost model; default: the split's structural estimate (`stats.prefixMatMulShare`). */
   readonly prefixFraction?: number
 }
@@ -290,6 +292,7 @@ export class SplitSession {
       layers,
       cacheDir: this.#options.cacheDir,
       sessionOptions: this.#options.sessionOptions,
+      memoryArena: this.#options.memoryArena,
     }).catch((error: unknown) => {
       // a graph that cannot be split stays marked; anything else (a missing file, a load failure) is retried
       if (!(error instanceof HookError)) this.#splits.delete(key)
