@@ -107,6 +107,15 @@ describe("SplitSession (tiny SDXL UNet)", () => {
     expect(session.lastRun).toMatchObject({ execution: "full", reason: "no row shares its inputs" })
     await session.run({ ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) })
     expect(session.lastRun).toMatchObject({ execution: "split", distinctRows: 2 })
+    // auto times both paths on the first calls of a shape (2 each, alternating), then keeps the faster
+    const gated = { ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) }
+    const executions: string[] = []
+    for (let i = 0; i < 4; i++) {
+      await session.run(gated)
+      executions.push(session.lastRun!.execution)
+    }
+    expect(executions.slice(0, 3)).toEqual(["full", "split", "full"])
+    expect(session.lastRun?.reason).toMatch(/^measured: split [\d.]+ ms, full [\d.]+ ms$/)
     session.execution = "full"
     await session.run({ ...inputs, pag_gates: hooked.gates("identity-attention", [[], [], layers]) })
     expect(session.lastRun).toMatchObject({ execution: "full" })

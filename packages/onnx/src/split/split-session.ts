@@ -22,7 +22,12 @@ export interface SplitSessionOptions {
   readonly source: string
   /** The hook kinds it was loaded with (`loadHookedModel`'s `hooks`). */
   readonly hooks: readonly HookKind[]
-  /** `"auto"` (default): split when {@link splitWorthIt} says so; `"split"`: whenever rows share inputs; `"full"`: never. */
+  /**
+   * `"auto"` (default): when {@link splitWorthIt}'s structural estimate allows it, time both paths on the first
+   * calls of each call shape (`trials` each, alternating) and keep the faster; `"split"`: whenever rows share
+   * inputs; `"full"`: never. Both paths give the same outputs (≤ 1e-6 relative L2 per row; bit-identical on the
+   * tiny models), so the choice changes time, not results.
+   */
   readonly execution?: SplitExecution
   /** Hook cache folder for split graphs (the one given to `loadHookedModel`); default: none. */
   readonly cacheDir?: string | undefined
@@ -32,6 +37,8 @@ export interface SplitSessionOptions {
   readonly maxSplits?: number
   /** onnxruntime's memory arena for the split sessions (default true); see {@link LoadSplitOptions.memoryArena}. */
   readonly memoryArena?: boolean
+  /** Calls of each path timed per call shape before `"auto"` keeps the faster one. Default 2. */
+  readonly trials?: number
   /** Prefix share of a row's time for the cost model; default: the split's structural estimate (`stats.prefixMatMulShare`). */
   readonly prefixFraction?: number
 }
@@ -86,6 +93,8 @@ export class SplitSession {
   readonly #buffers = new WeakMap<LoadedSplit, Map<string, AllRowBuffers | undefined>>()
   /** Split runs one at a time: they reuse buffers between the prefix and the suffix call. */
   #queue: Promise<unknown> = Promise.resolve()
+  /** `"auto"`: wall-clock milliseconds of each path, per call shape. */
+  readonly #trials = new Map<string, { split: number[]; full: number[] }>()
 
   constructor(full: HookedModel, options: SplitSessionOptions) {
     this.full = full
@@ -136,17 +145,34 @@ export class SplitSession {
       if (this.execution === "split" || !(split instanceof HookError)) throw split
       return full(`not splittable: ${split.message}`, distinct)
     }
-    if (this.execution === "auto") {
-      const prefixFraction = this.#options.prefixFraction ?? split.stats.prefixMatMulShare
-      if (splitWorthIt({ prefixFraction, rows: gates.rows, distinctRows: distinct }) === "full") {
-        return full("cost model", distinct)
-      }
+    const runSplit = (): Promise<Record<string, Tensor>> => {
+      const run = this.#queue.then(() =>
+        this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames),
+      )
+      this.#queue = run.catch(() => undefined)
+      return run
     }
-    const run = this.#queue.then(() =>
-      this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames),
-    )
-    this.#queue = run.catch(() => undefined)
-    return run
+    if (this.execution === "split") return runSplit()
+    // auto: the structural estimate rules out splits that cannot pay; then the first calls of each call shape
+    // time both paths (alternating) and the faster one is kept
+    const prefixFraction = this.#options.prefixFraction ?? split.stats.prefixMatMulShare
+    if (splitWorthIt({ prefixFraction, rows: gates.rows, distinctRows: distinct }) === "full") {
+      return full("cost model (structural estimate)", distinct)
+    }
+    const key = JSON.stringify([gates.layers, groups, Object.entries(feeds).map(([n, t]) => [n, t.shape])])
+    const trial = this.#trials.get(key) ?? { split: [], full: [] }
+    this.#trials.set(key, trial)
+    const trials = this.#options.trials ?? 2
+    const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    const decided = trial.split.length >= trials && trial.full.length >= trials
+    const useSplit = decided ? median(trial.split) <= median(trial.full) : trial.split.length <= trial.full.length
+    const started = performance.now()
+    const result = useSplit ? await runSplit() : await full("timing both paths", distinct)
+    if (!decided) (useSplit ? trial.split : trial.full).push(performance.now() - started)
+    else if (this.lastRun !== undefined) {
+      this.lastRun = { ...this.lastRun, reason: `measured: split ${median(trial.split).toFixed(1)} ms, full ${median(trial.full).toFixed(1)} ms` }
+    }
+    return result
   }
 
   /** Releases every loaded split and the full model's session. */
