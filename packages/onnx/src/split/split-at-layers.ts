@@ -135,7 +135,13 @@ export function splitAtLayers(model: ModelProto, options: SplitAtLayersOptions):
   // 1. gate reads: perturbed ones are sites; the others are removed where the pattern allows
   const reads = gateReads(nodes, options.hooks, initializers)
   const consumers = new Map<string, NodeProto[]>()
-  for (const n of nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n])
+  for (const n of nodes) {
+    for (const i of n.inputs) {
+      const list = consumers.get(i)
+      if (list === undefined) consumers.set(i, [n])
+      else list.push(n)
+    }
+  }
   const siteNodes = new Set<NodeProto>()
   let bypassedHooks = 0
   for (const read of reads) {
