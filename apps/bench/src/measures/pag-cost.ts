@@ -1,5 +1,5 @@
 // `--scenario pag-cost`: what PAG's perturbed row costs on top of CFG, run in full and split (prefix shared by the
-// cond and perturbed rows), as ratios of denoiser calls measured in one process, interleaved.
+// cond and perturbed rows, one fused graph), as ratios of denoiser calls measured in one process, interleaved.
 import { mkdtemp, rm, stat } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
@@ -48,10 +48,8 @@ export interface PagCostResult {
   readonly pagOnlySplitStepMs: number
   readonly pagOnlyRatioFull: number
   readonly pagOnlyRatioSplit: number
-  /** Median prefix / suffix time inside the CFG + PAG split call, and the measured prefix share of one row. */
-  readonly splitPrefixMs: number
-  readonly splitSuffixMs: number
-  readonly measuredPrefixFraction: number
+  /** Rows of model time the split saved on the CFG + PAG call (CPU time): at most the prefix share of one row. */
+  readonly savedRows: number
   /** The split's structural estimate (share of MatMul/Conv nodes in the prefix). */
   readonly prefixMatMulShare: number
   readonly crossingTensors: number
@@ -167,7 +165,7 @@ export async function measurePagCost(options: PagCostOptions): Promise<PagCostRe
     const built = await session.prepare({ "identity-attention": layers })
     const reload = new SplitSession(hooked, { source, hooks, cacheDir, sessionOptions })
     const cached = await reload.prepare({ "identity-attention": layers })
-    await Promise.all([cached.prefix.release(), cached.suffix.release()])
+    await cached.session.release()
     const spatial = (hooked.session.inputs[0]?.shape ?? []).slice(2)
     const latent: [number, number] = [
       typeof spatial[0] === "number" ? spatial[0] : options.latent[0],
@@ -192,18 +190,12 @@ export async function measurePagCost(options: PagCostOptions): Promise<PagCostRe
     const fullPagOnly = (await hooked.run(pagOnly))["out_sample"]!
     const splitPagOnly = (await session.run(pagOnly))["out_sample"]!
     const maxRelL2 = Math.max(maxRowRelL2(splitOut, fullOut), maxRowRelL2(splitPagOnly, fullPagOnly))
-    const prefixMs: number[] = []
-    const suffixMs: number[] = []
     const samples = await timeInterleaved(
       {
         cfg: () => raw.run(rawCfg),
         cfgHooked: () => hooked.run(cfg),
         cfgPagFull: () => hooked.run(cfgPag),
-        cfgPagSplit: async () => {
-          await session.run(cfgPag)
-          prefixMs.push(session.lastRun?.prefixMs ?? Number.NaN)
-          suffixMs.push(session.lastRun?.suffixMs ?? Number.NaN)
-        },
+        cfgPagSplit: () => session.run(cfgPag),
         single: () => raw.run(rawSingle),
         pagOnlyFull: () => hooked.run(pagOnly),
         pagOnlySplit: () => session.run(pagOnly),
@@ -213,10 +205,8 @@ export async function measurePagCost(options: PagCostOptions): Promise<PagCostRe
     const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarizeTimes(v)])) as Record<keyof typeof samples, TimeSummary>
     const wall = (k: keyof typeof samples): number => s[k].wall.median
     const cpu = (k: keyof typeof samples): number => s[k].cpu.median
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
-    // per-row times: prefix ran on 2 rows, suffix on 3
-    const prefixRow = median(prefixMs.slice(options.warmup)) / 2
-    const suffixRow = median(suffixMs.slice(options.warmup)) / 3
+    // rows of model time the split saves: (full − split) / (full / 3), i.e. the prefix share of one row it skipped
+    const savedRows = (cpu("cfgPagFull") - cpu("cfgPagSplit")) / (cpu("cfgPagFull") / 3)
     const result: PagCostResult = {
       model: path.relative(process.cwd(), source),
       latent,
@@ -233,9 +223,7 @@ export async function measurePagCost(options: PagCostOptions): Promise<PagCostRe
       pagOnlySplitStepMs: wall("pagOnlySplit"),
       pagOnlyRatioFull: wall("pagOnlyFull") / wall("single"),
       pagOnlyRatioSplit: wall("pagOnlySplit") / wall("single"),
-      splitPrefixMs: median(prefixMs.slice(options.warmup)),
-      splitSuffixMs: median(suffixMs.slice(options.warmup)),
-      measuredPrefixFraction: prefixRow / (prefixRow + suffixRow),
+      savedRows,
       prefixMatMulShare: built.stats.prefixMatMulShare,
       crossingTensors: built.crossing.length,
       maxRelL2,

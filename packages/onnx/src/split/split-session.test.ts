@@ -10,6 +10,8 @@ import type { HookedModel } from "../hooks/hooked-model.js"
 import { SplitSession } from "./split-session.js"
 
 const tempDirs: string[] = []
+/** The SDXL oracle feeds these per row; its timestep is one value (`int64[1]`) shared by all rows. */
+const ORACLE_PER_ROW = ["sample", "encoder_hidden_states", "text_embeds", "time_ids"]
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))))
 
 /** The oracle's denoiser inputs (3 rows of random values), laid out as `[uncond, cond, perturbed = cond]`. */
@@ -58,7 +60,7 @@ async function expectSplitEqualsFull(
   expect(session.lastRun).toMatchObject({ execution: "split", rows: rows.length, distinctRows: rows.length - 1 })
   expect(split.shape).toEqual(full.shape)
   expect(maxRowRelL2(split, full)).toBeLessThanOrEqual(1e-6)
-  // a second call of the same shapes writes the prefix outputs into preallocated all-row buffers
+  // a second call reuses the loaded split
   const again = (await session.run(gated))["out_sample"]!
   expect(maxRowRelL2(again, full)).toBeLessThanOrEqual(1e-6)
   // a split that ignored the gates would fail here: the perturbed row differs from the cond row
@@ -86,21 +88,21 @@ describe("SplitSession (tiny SDXL UNet)", () => {
       const layers = hooked.layers("identity-attention").filter((p) => p.startsWith(prefix))
       await expectSplitEqualsFull(hooked, session, inputs, [[], [], layers])
       await expectSplitEqualsFull(hooked, session, pick(inputs, 3, [1, 2]), [[], layers])
-      const split = await session.prepare({ "identity-attention": layers })
+      const split = await session.prepare({ "identity-attention": layers }, ORACLE_PER_ROW)
       expect(split.crossing.length).toBeGreaterThan(0)
       expect(split.stats.bypassedHooks).toBe(17 - layers.length)
     })
   }
 
   it("caches split graphs on disk and in memory, and falls back to full when no row shares its inputs", async () => {
-    expect((await readdir(cacheDir)).filter((f) => /\.(prefix|suffix)\.onnx$|\.split\.json$/.test(f))).toHaveLength(9)
+    expect((await readdir(cacheDir)).filter((f) => /\.split\.(onnx|json)$/.test(f))).toHaveLength(6)
     const layers = hooked.layers("identity-attention").filter((p) => p.startsWith("mid_block."))
-    const again = await session.prepare({ "identity-attention": [...layers].reverse() })
-    expect(again).toBe(await session.prepare({ "identity-attention": layers }))
+    const again = await session.prepare({ "identity-attention": [...layers].reverse() }, ORACLE_PER_ROW)
+    expect(again).toBe(await session.prepare({ "identity-attention": layers }, ORACLE_PER_ROW))
     const reloaded = new SplitSession(hooked, { source, hooks, cacheDir })
-    const fromDisk = await reloaded.prepare({ "identity-attention": layers })
+    const fromDisk = await reloaded.prepare({ "identity-attention": layers }, ORACLE_PER_ROW)
     expect(fromDisk.fromCache).toBe(true)
-    await Promise.all([fromDisk.prefix.release(), fromDisk.suffix.release()])
+    await fromDisk.session.release()
     const inputs = await oracleInputs("denoiser-sdxl-unet")
     session.execution = "auto"
     await session.run({ ...pick(inputs, 3, [0, 1]), pag_gates: hooked.gates("identity-attention", [[], layers]) })
@@ -141,7 +143,7 @@ describe("SplitSession (ControlNet residuals, PixArt)", () => {
     }
     const layers = hooked.layers("identity-attention").filter((p) => p.startsWith("mid_block."))
     await expectSplitEqualsFull(hooked, session, { ...inputs, ...residuals }, [[], [], layers])
-    expect((await session.prepare({ "identity-attention": layers })).external).toBe(true)
+    expect((await session.prepare({ "identity-attention": layers }, [...ORACLE_PER_ROW, ...Object.keys(residuals)])).external).toBe(true)
     await session.release()
   })
 
@@ -152,7 +154,7 @@ describe("SplitSession (ControlNet residuals, PixArt)", () => {
     const session = new SplitSession(hooked, { source, hooks, execution: "split", sessionOptions: { intraOpThreads: 1 } })
     const inputs = await oracleInputs("denoiser-pixart")
     await expectSplitEqualsFull(hooked, session, inputs, [[], [], ["transformer_blocks.10.attn1"]])
-    const split = await session.prepare({ "identity-attention": ["transformer_blocks.10.attn1"] })
+    const split = await session.prepare({ "identity-attention": ["transformer_blocks.10.attn1"] }, ["hidden_states", "encoder_hidden_states", "encoder_attention_mask", "timestep"])
     expect(split.stats.prefixMatMulShare).toBeGreaterThan(0.7)
     await session.release()
   })

@@ -1,20 +1,20 @@
 // A session over a hooked model that runs rows sharing their inputs through a split: the prefix once per
 // distinct row, the suffix on every row. Same inputs and outputs as the full hooked session.
 import { performance } from "node:perf_hooks"
-import type * as ort from "onnxruntime-node"
+import * as ort from "onnxruntime-node"
 import { Tensor } from "@pagkit/tensor"
-import { HookError, InputError } from "../errors.js"
+import { HookError, InputError, RunError } from "../errors.js"
 import type { HookKind } from "../hooks/hook-kind.js"
 import type { HookedModel } from "../hooks/hooked-model.js"
 import type { SessionOptions } from "../session/create-session.js"
 import { fromOrtTensor, toOrtFeed } from "../session/convert.js"
 import type { IoInfo } from "../session/io-info.js"
 import { loadSplit } from "./load-split.js"
-import type { LoadSplitOptions, LoadedSplit } from "./load-split.js"
+import type { LoadedSplit } from "./load-split.js"
 import { splitWorthIt } from "./split-worth-it.js"
 import type { SplitExecution } from "./split-worth-it.js"
-import { allRowBuffers, distinctRows, expandRows, gatherRows } from "./rows.js"
-import type { AllRowBuffers } from "./rows.js"
+import { distinctRows, gatherRows } from "./rows.js"
+import { SPLIT_ROW_INDEX_INPUT } from "./fuse-split.js"
 
 /** Options of {@link SplitSession}. */
 export interface SplitSessionOptions {
@@ -35,8 +35,6 @@ export interface SplitSessionOptions {
   readonly sessionOptions?: SessionOptions | undefined
   /** Splits kept loaded (least recently used ones are released). Default 4. */
   readonly maxSplits?: number
-  /** onnxruntime's memory arena for the split sessions (default true); see {@link LoadSplitOptions.memoryArena}. */
-  readonly memoryArena?: boolean
   /** Calls of each path timed per call shape before `"auto"` keeps the faster one. Default 2. */
   readonly trials?: number
   /** Prefix share of a row's time for the cost model; default: the split's structural estimate (`stats.prefixMatMulShare`). */
@@ -52,9 +50,8 @@ export interface SplitRunReport {
   readonly distinctRows: number
   /** Perturbed layers by hook kind (gates that are non-zero in some row). */
   readonly layers: Readonly<Record<string, readonly string[]>>
-  /** Milliseconds in the prefix and suffix sessions (split runs). */
-  readonly prefixMs?: number
-  readonly suffixMs?: number
+  /** Milliseconds in the split graph's session (split runs). */
+  readonly splitMs?: number
 }
 
 type SplitEntry = Promise<LoadedSplit | Error>
@@ -89,10 +86,6 @@ export class SplitSession {
   readonly #splits = new Map<string, SplitEntry>()
   readonly #gateInputs: Map<string, { kind: string; layers: readonly string[] }>
   readonly #scaleInputs: Set<string>
-  /** Per split and call shape: reusable all-row buffers of the per-row crossing tensors. */
-  readonly #buffers = new WeakMap<LoadedSplit, Map<string, AllRowBuffers | undefined>>()
-  /** Split runs one at a time: they reuse buffers between the prefix and the suffix call. */
-  #queue: Promise<unknown> = Promise.resolve()
   /** `"auto"`: wall-clock milliseconds of each path, per call shape. */
   readonly #trials = new Map<string, { split: number[]; full: number[] }>()
 
@@ -119,10 +112,15 @@ export class SplitSession {
 
   /**
    * The split for a set of perturbed layers (by hook kind): built, or read from the cache, once and kept loaded.
-   * Call it at load to pay the build before the first step.
+   * Call it at load to pay the build before the first step. `perRowInputs` defaults to every input whose first
+   * axis is symbolic (what `HookableDenoiser` feeds per row, the timestep included); a call that feeds another set
+   * per row gets its own split graph.
    */
-  async prepare(layers: Readonly<Record<string, readonly string[]>>): Promise<LoadedSplit> {
-    const result = await this.#split(layers)
+  async prepare(layers: Readonly<Record<string, readonly string[]>>, perRowInputs?: readonly string[]): Promise<LoadedSplit> {
+    const declared = this.inputs
+      .filter((i) => typeof i.shape[0] === "string" && !this.#gateInputs.has(i.name) && !this.#scaleInputs.has(i.name))
+      .map((i) => i.name)
+    const result = await this.#split(layers, new Set(perRowInputs ?? declared))
     if (result instanceof Error) throw result
     return result
   }
@@ -140,18 +138,13 @@ export class SplitSession {
     const groups = distinctRows(feeds, perRow, gates.rows)
     const distinct = Math.max(...groups) + 1
     if (distinct === gates.rows && this.execution === "auto") return full("no row shares its inputs")
-    const split = await this.#split(gates.layers)
+    const split = await this.#split(gates.layers, perRow)
     if (split instanceof Error) {
       if (this.execution === "split" || !(split instanceof HookError)) throw split
       return full(`not splittable: ${split.message}`, distinct)
     }
-    const runSplit = (): Promise<Record<string, Tensor>> => {
-      const run = this.#queue.then(() =>
-        this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames),
-      )
-      this.#queue = run.catch(() => undefined)
-      return run
-    }
+    const runSplit = (): Promise<Record<string, Tensor>> =>
+      this.#runSplit(split, feeds, { perRow, groups, distinct, rows: gates.rows, layers: gates.layers }, outputNames)
     if (this.execution === "split") return runSplit()
     // auto: the structural estimate rules out splits that cannot pay; then the first calls of each call shape
     // time both paths (alternating) and the faster one is kept
@@ -190,60 +183,37 @@ export class SplitSession {
     outputNames?: readonly string[],
   ): Promise<Record<string, Tensor>> {
     const representatives = plan.groups.flatMap((g, r) => (plan.groups.indexOf(g) === r ? [r] : []))
-    const prefixFeeds: Record<string, ort.Tensor> = {}
-    for (const name of split.prefixInputs) {
+    const ortFeeds: Record<string, ort.Tensor> = {}
+    for (const name of split.session.inputNames) {
+      if (name === SPLIT_ROW_INDEX_INPUT) {
+        ortFeeds[name] = new ort.Tensor("int64", BigInt64Array.from(plan.groups, (g) => BigInt(g)), [plan.rows])
+        continue
+      }
       const gate = this.#gateInputs.get(name)
       const fed = feeds[name]
-      let tensor: Tensor
-      if (gate !== undefined) tensor = Tensor.zeros([plan.distinct, gate.layers.length]) // prefix reads only unperturbed gates
-      else if (fed === undefined) throw this.#missing(name, feeds)
-      else tensor = plan.perRow.has(name) ? gatherRows(fed, representatives) : fed
-      prefixFeeds[name] = toOrtFeed(tensor, this.#info(name))
-    }
-    const perRowCrossing = split.crossing.filter((c) => c.dependsOn.some((name) => plan.perRow.has(name)))
-    // When the distinct rows come first and an earlier call had the same shapes, the prefix writes its per-row
-    // outputs straight into the first rows of reused all-row buffers; only the shared rows are copied afterwards
-    // (no fresh allocation, page faults or garbage per step).
-    const signature = JSON.stringify([split.prefixInputs.map((n) => prefixFeeds[n]!.dims), [...plan.perRow].sort(), plan.rows])
-    const cache = this.#buffers.get(split) ?? new Map<string, AllRowBuffers | undefined>()
-    this.#buffers.set(split, cache)
-    const buffers = representatives.every((r, i) => r === i) ? cache.get(signature) : undefined
-    const fetchAll = split.crossing.map((c) => c.name)
-    const t0 = performance.now()
-    const crossing = await split.prefix.run(
-      prefixFeeds,
-      buffers === undefined ? fetchAll : { ...Object.fromEntries(fetchAll.map((n) => [n, null])), ...buffers.fetches },
-    )
-    const t1 = performance.now()
-    if (!cache.has(signature)) {
-      const dims = new Map(perRowCrossing.map((c) => [c.name, crossing[c.name]!.dims]))
-      cache.set(signature, allRowBuffers(perRowCrossing, dims, plan.distinct, plan.rows))
-    }
-    const suffixFeeds: Record<string, ort.Tensor> = {}
-    for (const c of split.crossing) {
-      const filled = buffers?.fill(c.name, plan.groups)
-      const value = crossing[c.name]!
-      const perRow = perRowCrossing.includes(c)
-      suffixFeeds[c.name] = filled ?? (perRow ? expandRows(value, plan.groups, plan.distinct, c.name) : value)
-    }
-    for (const name of split.suffixInputs) {
-      const fed = feeds[name]
-      const gate = this.#gateInputs.get(name)
       if (fed === undefined && gate === undefined) throw this.#missing(name, feeds)
-      suffixFeeds[name] = toOrtFeed(fed ?? Tensor.zeros([plan.rows, gate!.layers.length]), this.#info(name))
+      const tensor = fed ?? Tensor.zeros([plan.rows, gate!.layers.length])
+      ortFeeds[name] = toOrtFeed(plan.perRow.has(name) ? gatherRows(tensor, representatives) : tensor, this.#info(name))
     }
     const fetches = outputNames ?? this.outputs.map((o) => o.name)
-    const t2 = performance.now()
-    const results = await split.suffix.run(suffixFeeds, [...fetches])
-    const t3 = performance.now()
+    const t0 = performance.now()
+    let results: ort.InferenceSession.ReturnType
+    try {
+      results = await split.session.run(ortFeeds, [...fetches])
+    } catch (error) {
+      throw new RunError(
+        "ONNX_RUN_FAILED",
+        `onnxruntime failed to run the split graph for ${JSON.stringify(plan.layers)} (rows ${plan.rows}, distinct ${plan.distinct}): ${String((error as Error).message ?? error)}. Use execution "full" for this model.`,
+        { cause: error },
+      )
+    }
     this.lastRun = {
       execution: "split",
       reason: this.execution === "split" ? 'execution "split"' : "cost model",
       rows: plan.rows,
       distinctRows: plan.distinct,
       layers: plan.layers,
-      prefixMs: t1 - t0,
-      suffixMs: t3 - t2,
+      splitMs: performance.now() - t0,
     }
     const keepFloat16 = this.#options.sessionOptions?.keepFloat16Outputs === true
     const out: Record<string, Tensor> = {}
@@ -299,13 +269,14 @@ export class SplitSession {
     return perRow
   }
 
-  #split(layers: Readonly<Record<string, readonly string[]>>): SplitEntry {
-    const key = JSON.stringify(
+  #split(layers: Readonly<Record<string, readonly string[]>>, perRow: ReadonlySet<string>): SplitEntry {
+    const key = JSON.stringify([
       Object.entries(layers)
         .filter(([, p]) => p.length > 0)
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, p]) => [k, [...p].sort()]),
-    )
+      [...perRow].sort(),
+    ])
     const found = this.#splits.get(key)
     if (found !== undefined) {
       this.#splits.delete(key) // most recently used last
@@ -317,8 +288,8 @@ export class SplitSession {
       hooks: this.#options.hooks,
       layers,
       cacheDir: this.#options.cacheDir,
+      perRowInputs: [...perRow],
       sessionOptions: this.#options.sessionOptions,
-      memoryArena: this.#options.memoryArena,
     }).catch((error: unknown) => {
       // a graph that cannot be split stays marked; anything else (a missing file, a load failure) is retried
       if (!(error instanceof HookError)) this.#splits.delete(key)
@@ -337,5 +308,5 @@ export class SplitSession {
 
 async function releaseSplit(split: LoadedSplit | Error): Promise<void> {
   if (split instanceof Error) return
-  await Promise.all([split.prefix.release(), split.suffix.release()])
+  await split.session.release()
 }
