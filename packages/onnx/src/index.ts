@@ -66,6 +66,8 @@ export type { HookedModelOptions } from "./hooks/load-hooked-model.js"
 // split execution: rows that share their inputs share the prefix before the first perturbed layer
 export { splitAtLayers } from "./split/split-at-layers.js"
 export type { CrossingTensor, SplitAtLayersOptions, SplitGraphs, SplitStats } from "./split/split-at-layers.js"
+export { SPLIT_ROW_INDEX_INPUT, fuseSplit } from "./split/fuse-split.js"
+export type { FuseSplitOptions } from "./split/fuse-split.js"
 export { loadSplit, splitCacheKey } from "./split/load-split.js"
 export type { LoadSplitOptions, LoadedSplit, SplitMeta } from "./split/load-split.js"
 export { SplitSession } from "./split/split-session.js"
