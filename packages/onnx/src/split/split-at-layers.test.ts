@@ -7,6 +7,7 @@ import { model } from "../internal/fixtures.js"
 import { buildLayerIndex } from "../layers/layer-index.js"
 import { decodeModel } from "../proto/decode.js"
 import { encodeModel } from "../proto/encode.js"
+import { SPLIT_ROW_INDEX_INPUT, fuseSplit } from "./fuse-split.js"
 import { splitAtLayers } from "./split-at-layers.js"
 
 async function hookedTinySdxl() {
@@ -23,9 +24,9 @@ describe("splitAtLayers", () => {
     const split = splitAtLayers(decoded, { hooks, layers: { "identity-attention": [...mid].reverse() } })
     expect(Buffer.compare(encodeModel(decoded), before)).toBe(0)
     expect(split.layers).toEqual({ "identity-attention": [...mid].sort() })
-    const names = split.crossing.map((c) => c.name)
-    expect(names).toContain("/conv_in/Conv_output_0") // the first skip connection
-    expect(names.some((n) => n.startsWith("/up_blocks.1/") && n.includes("attn2/to_k"))).toBe(true)
+    const crossingNames = split.crossing.map((c) => c.name)
+    expect(crossingNames).toContain("/conv_in/Conv_output_0") // the first skip connection
+    expect(crossingNames.some((n) => n.startsWith("/up_blocks.1/") && n.includes("attn2/to_k"))).toBe(true)
     expect(split.prefixInputs).not.toContain("pag_gates") // every unperturbed hook was removed
     expect(split.suffixInputs).toContain("pag_gates")
     expect(split.stats.bypassedHooks).toBe(15)
@@ -41,6 +42,16 @@ describe("splitAtLayers", () => {
     // weights are shared by reference, not copied
     const shared = split.prefix.graph.initializers[0]!
     expect(decoded.graph.initializers).toContain(shared)
+    // fused: one graph, unique node names and outputs, a row-index input, the gate fed for every row
+    const fused = fuseSplit(split, { perRowInputs: ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"], gateInputs: ["pag_gates"] })
+    const names = fused.graph.nodes.map((n) => n.name)
+    expect(new Set(names).size).toBe(names.length)
+    const outputs = fused.graph.nodes.flatMap((n) => n.outputs)
+    expect(new Set(outputs).size).toBe(outputs.length)
+    expect(fused.graph.inputs.map((i) => i.name)).toContain(SPLIT_ROW_INDEX_INPUT)
+    expect(fused.graph.nodes.filter((n) => n.inputs.includes(SPLIT_ROW_INDEX_INPUT))).toHaveLength(
+      split.crossing.filter((c) => c.dependsOn.length > 0).length + split.suffixInputs.filter((n) => n !== "pag_gates").length,
+    )
   })
 
   it("names unknown layers and kinds, and refuses an empty layer set", async () => {
