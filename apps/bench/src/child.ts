@@ -4,6 +4,7 @@
  * @module
  */
 import { RESULT_PREFIX } from "./internal/child.js"
+import { pagCostMemoryChild, pagCostMemoryScenarios } from "./measures/pag-cost.js"
 import { pipelineMemoryChild, pipelineMemoryScenarios } from "./measures/pipeline-memory.js"
 import { rewriteMemoryChild, rewriteMemoryScenarios } from "./measures/rewrite-memory.js"
 import { text2imageChild, text2imageScenarios } from "./measures/text2image-run.js"
@@ -12,6 +13,7 @@ const handlers: ReadonlyArray<readonly [readonly string[], (name: string) => Pro
   [text2imageScenarios, text2imageChild],
   [pipelineMemoryScenarios, pipelineMemoryChild],
   [rewriteMemoryScenarios, rewriteMemoryChild],
+  [pagCostMemoryScenarios, pagCostMemoryChild],
 ]
 
 const scenario = process.argv[2] ?? ""
