@@ -1,5 +1,5 @@
 import path from "node:path"
-import { createSession, identityAttention, loadHookedModel, patchTokenGrid } from "@pagkit/onnx"
+import { SplitSession, createSession, identityAttention, loadHookedModel, patchTokenGrid } from "@pagkit/onnx"
 import type { HookKind, SessionOptions } from "@pagkit/onnx"
 import { loadT5Tokenizer } from "@pagkit/tokenizers"
 import { Vae, assertComponentKind, hookedDenoiserOptions, loadModelIndex, locateOnnxModel, readComponentConfig, withLoadScope } from "@pagkit/models-core"
@@ -48,7 +48,9 @@ export async function loadPixArtTransformer(modelPath: string, options: LoadPixA
     assertComponentKind(hooked.session, "transformer", "transformer/")
     const patchSize = typeof config?.["patch_size"] === "number" ? config["patch_size"] : 2
     const base = hookedDenoiserOptions(hooked, { kinds: hooks, tokenGrid: (shape) => patchTokenGrid(patchSize, shape) })
-    return new PixArtTransformer({ ...base, config })
+    // PAG's perturbed rows can run on a split graph when a call asks (execution "split" | "auto"); "full" by default
+    const session = new SplitSession(hooked, { source: modelPath, hooks, execution: "full", cacheDir, sessionOptions })
+    return new PixArtTransformer({ ...base, session, config })
   } catch (error) {
     await hooked.release()
     throw error

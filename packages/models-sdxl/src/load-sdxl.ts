@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises"
 import path from "node:path"
-import { createSession, loadHookedModel, unetTokenGrid } from "@pagkit/onnx"
+import { SplitSession, createSession, loadHookedModel, unetTokenGrid } from "@pagkit/onnx"
 import type { HookKind, HookedModel, SessionOptions, TokenGrid } from "@pagkit/onnx"
 import { loadClipTokenizer } from "@pagkit/tokenizers"
 import {
@@ -100,7 +100,8 @@ async function loadUnet(
       }),
     )
     assertComponentKind(hooked.session, "unet", where)
-    return { unet: sdxlUnetFromHooked(hooked, { kinds: options.hooks, config }), config }
+    const split = { source: modelPath, cacheDir: options.hookCacheDir, sessionOptions }
+    return { unet: sdxlUnetFromHooked(hooked, { kinds: options.hooks, config, split }), config }
   }
   const session = scope.own(await createSession(modelPath, sessionOptions))
   assertComponentKind(session, "unet", where)
@@ -116,12 +117,23 @@ async function loadUnet(
  */
 export function sdxlUnetFromHooked(
   hooked: HookedModel,
-  options: { readonly kinds?: readonly HookKind[] | undefined; readonly config?: Readonly<Record<string, unknown>> | undefined } = {},
+  options: {
+    readonly kinds?: readonly HookKind[] | undefined
+    readonly config?: Readonly<Record<string, unknown>> | undefined
+    /** With the model file: the session can run PAG's perturbed rows on a split graph (`SplitSession`, execution "full" until a call asks). */
+    readonly split?: { readonly source: string; readonly cacheDir?: string | undefined; readonly sessionOptions?: SessionOptions | undefined } | undefined
+  } = {},
 ): SdxlUnet {
   const downBlocks = options.config?.["down_block_types"]
-  const source = Array.isArray(downBlocks) ? { down_block_types: downBlocks as readonly string[] } : hooked.index
-  const tokenGrid = (sampleShape: readonly number[]): TokenGrid => unetTokenGrid(source, sampleShape)
-  return new SdxlUnet(hookedDenoiserOptions(hooked, { ...(options.kinds === undefined ? {} : { kinds: options.kinds }), tokenGrid }))
+  const grid = Array.isArray(downBlocks) ? { down_block_types: downBlocks as readonly string[] } : hooked.index
+  const tokenGrid = (sampleShape: readonly number[]): TokenGrid => unetTokenGrid(grid, sampleShape)
+  const base = hookedDenoiserOptions(hooked, { ...(options.kinds === undefined ? {} : { kinds: options.kinds }), tokenGrid })
+  const split = options.split
+  const session =
+    split === undefined || options.kinds === undefined
+      ? base.session
+      : new SplitSession(hooked, { source: split.source, hooks: options.kinds, execution: "full", cacheDir: split.cacheDir, sessionOptions: split.sessionOptions })
+  return new SdxlUnet({ ...base, session })
 }
 
 /**

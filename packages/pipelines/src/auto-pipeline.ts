@@ -110,7 +110,8 @@ async function loadHost(dir: string, options: FromPretrainedOptions, unetPath: s
         hooks: next,
         ...(load.hookCacheDir === undefined ? {} : { cacheDir: load.hookCacheDir }),
       })
-      return current.withUnet(sdxlUnetFromHooked(hooked, { kinds: next, config: current.unetConfig }))
+      const split = { source: unetPath, cacheDir: load.hookCacheDir, sessionOptions }
+      return current.withUnet(sdxlUnetFromHooked(hooked, { kinds: next, config: current.unetConfig, split }))
     },
     release: async (old) => {
       await old.unet.session.release?.()

@@ -3,7 +3,8 @@
 import type { GuidanceCatalogue, GuidanceChain, GuidanceJSON, PlannedPass, StepContext } from "@pagkit/guidance"
 import type { HookableDenoiser, RowHooks } from "@pagkit/models-core"
 import type { HookKind, LayerTarget, ResolvedLayers, RowActivation } from "@pagkit/onnx"
-import { IDENTITY_ATTENTION } from "@pagkit/onnx"
+import { IDENTITY_ATTENTION, SplitSession } from "@pagkit/onnx"
+import type { SplitExecution } from "@pagkit/onnx"
 import type { Scheduler } from "@pagkit/schedulers"
 import { TorchGenerator } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
@@ -44,6 +45,13 @@ export interface CoreCallOptions {
   readonly signal?: AbortSignal | undefined
   /** Keep going when latents or decoded images hold NaN/±Infinity (default false: a `NonFiniteError` names the step). */
   readonly allowNonFinite?: boolean | undefined
+  /**
+   * How perturbed rows run (docs/performance.md): `"full"` (default) runs every row through the whole hooked graph;
+   * `"split"` runs the part before the first perturbed layer once for rows that share inputs (PAG's perturbed row
+   * reuses the cond row's), same outputs; `"auto"` splits when a cost model and the first calls' timings say it pays.
+   * A split graph is one more onnxruntime session (its own copy of the weights), built on first use of a layer set.
+   */
+  readonly execution?: SplitExecution | undefined
 }
 
 /** What a family's preparation of one call hands to the core's step loop. */
@@ -244,6 +252,8 @@ export abstract class PipelineCore<Call extends CoreCallOptions, M, Out extends 
     const run = await this.prepareRun(call, { chain, generator, seed })
     for (const warning of run.warnings) call.onWarning?.(warning)
 
+    const session = this.denoiserOf(this.host.model).session
+    if (session instanceof SplitSession) session.execution = call.execution ?? "full"
     const resolver = this.layerResolver
     const targetOf = (kind: string): LayerTarget => this.targetOf(kind)
     const used = new Map<string, { kind: string; patterns: readonly string[] }>()

@@ -88,6 +88,8 @@ export interface PixArtSigmaCallOptions {
   readonly signal?: AbortSignal
   /** Keep going when latents or decoded images hold NaN/±Infinity (default false). */
   readonly allowNonFinite?: boolean
+  /** `"full"` (default), `"split"` or `"auto"`: how PAG's perturbed rows run (see `CoreCallOptions.execution`). */
+  readonly execution?: "auto" | "split" | "full"
 }
 
 /** Every option name {@link PixArtSigmaCallOptions} has (a misspelt option must not be silently ignored). */
@@ -96,7 +98,7 @@ export const PIXART_CALL_OPTIONS: ReadonlySet<string> = new Set([
   "guidance", "height", "width", "numImagesPerPrompt", "seed", "generator", "latents", "useResolutionBinning",
   "maxSequenceLength", "promptEmbeds", "promptAttentionMask", "negativePromptEmbeds", "negativePromptAttentionMask",
   "onStep", "onWarning", "outputType", "passes", "signal", "skipGuidanceLayers", "skipLayerGuidanceScale", "skipLayerGuidanceStart",
-  "skipLayerGuidanceStop", "allowNonFinite",
+  "skipLayerGuidanceStop", "allowNonFinite", "execution",
 ])
 
 /** What a call returns: the shared {@link PipelineOutput} plus the layers PAG perturbed. */

@@ -69,6 +69,8 @@ export interface SdxlCallOptions extends GuidanceCallOptions, IpAdapterCallOptio
   readonly signal?: AbortSignal
   /** Keep going when latents or decoded images hold NaN/±Infinity (default false: a `NonFiniteError` names the step). */
   readonly allowNonFinite?: boolean
+  /** `"full"` (default), `"split"` or `"auto"`: how PAG's perturbed rows run (see `CoreCallOptions.execution`). */
+  readonly execution?: "auto" | "split" | "full"
 }
 
 /** Text-to-image arguments. */
@@ -115,7 +117,7 @@ const common = [
   "generator", "latents", "originalSize", "cropsCoordsTopLeft", "targetSize", "negativeOriginalSize",
   "negativeCropsCoordsTopLeft", "negativeTargetSize", "clipSkip", "eta", "passes", "outputType", "onStep", "signal",
   "guidanceScale", "guidanceRescale", "pagScale", "pagAdaptiveScale", "guidance", "skipGuidanceLayers", "skipLayerGuidanceScale",
-  "skipLayerGuidanceStart", "skipLayerGuidanceStop", "allowNonFinite",
+  "skipLayerGuidanceStart", "skipLayerGuidanceStop", "allowNonFinite", "execution",
 ]
 
 /** Option names each task accepts. */
