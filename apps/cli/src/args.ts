@@ -33,6 +33,8 @@ export interface CliOptions extends CommonOptions, GuidanceFlags {
   readonly width: number | undefined
   readonly height: number | undefined
   readonly scheduler: string | undefined
+  /** `--execution`: how PAG's perturbed rows run. */
+  readonly execution: "auto" | "split" | "full" | undefined
   readonly image: string | undefined
   readonly mask: string | undefined
   readonly strength: number | undefined
@@ -180,6 +182,13 @@ function strings(v: Record<string, unknown>, name: string, comma = false): strin
   return comma ? values.flatMap((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)) : values
 }
 
+function executionMode(value: string | undefined): "auto" | "split" | "full" | undefined {
+  if (value !== undefined && value !== "auto" && value !== "split" && value !== "full") {
+    throw new CliError(`--execution expects full, split or auto, found "${value}".`)
+  }
+  return value
+}
+
 function common(v: Record<string, unknown>): CommonOptions {
   const matching = string(v, "layer-matching")
   if (matching !== undefined && matching !== "diffusers" && matching !== "strict") {
@@ -268,6 +277,7 @@ function runOptions(command: RunCommand | "compare", v: Record<string, unknown>)
     width: numberFlag("width", string(v, "width"), { min: 8, max: 8192, integer: true }),
     height: numberFlag("height", string(v, "height"), { min: 8, max: 8192, integer: true }),
     scheduler: string(v, "scheduler"),
+    execution: executionMode(string(v, "execution")),
     image: string(v, "image"),
     mask: string(v, "mask"),
     strength: numberFlag("strength", string(v, "strength"), { min: 0, above: true, max: 1 }),

@@ -65,6 +65,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: "cfg-zero-star", type: "boolean", help: "CFG-Zero* in place of CFG (\"cfg-zero-star\", at --guidance-scale)", commands: run, group: "family" },
   { name: "zero-init-steps", type: "string", value: "<n>", help: "CFG-Zero* zero-init steps", default: "the strategy's (1)", commands: run, group: "family" },
 
+  { name: "execution", type: "string", value: "<mode>", help: "how PAG's perturbed rows run: full, split (shared prefix, same numbers) or auto", default: "full", commands: run, group: "models" },
   { name: "scheduler", type: "string", value: "<class>", help: "e.g. EulerDiscreteScheduler, DPMSolverMultistepScheduler", default: "the model's", commands: run, group: "models" },
   { name: "layer-matching", type: "string", value: "<mode>", help: "how layer patterns are read: diffusers (re.search) or strict (whole numbers, down.block_2 syntax)", default: "diffusers", commands: all, group: "models" },
   { name: "unet", type: "string", value: "<dir>", help: "a UNet folder instead of the model's (e.g. one taking ControlNet residuals)", commands: all, group: "models" },

@@ -137,6 +137,7 @@ export async function prepareRun(
     numInferenceSteps: steps,
     numImagesPerPrompt: options.numImages,
     ...(options.negativePrompt === undefined ? {} : { negativePrompt: options.negativePrompt }),
+    ...(options.execution === undefined ? {} : { execution: options.execution }),
     ...(chain !== undefined
       ? { guidance: chain }
       : {
