@@ -78,6 +78,11 @@ try {
     counts.publint += publintIssues
     report("publint", publint.ok && publintIssues === 0, publint.ok && publintIssues === 0 ? "no issues" : `\n${publint.out.trim()}`)
 
+    // a command-line package (bin, no exports) has no import entry for attw to resolve
+    if (manifest.exports === undefined && manifest.bin !== undefined) {
+      report("attw", true, "skipped: a bin-only package has no import entry")
+      continue
+    }
     const attw = run(bin("attw"), [tgz, "--profile", "esm-only", "--format", "ascii", "--no-emoji", "--no-color"], root)
     if (!attw.ok) counts.attw += 1
     report("attw", attw.ok, attw.ok ? "no problems (esm-only profile)" : `\n${attw.out.trim()}`)

@@ -12,7 +12,6 @@ import { gridLayout } from "./grid.js"
 
 const main = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.ts")
 const models = path.join(path.dirname(main), "..", "..", "..", "packages", "tiny-models", "models")
-const images = path.join(models, "..", "oracles", "images")
 
 interface Result {
   code: number
