@@ -91,7 +91,7 @@ describe("parseCli", () => {
     [[...base, "--pag-window", "0.5,0.2"], /start must be below end/],
     [[...base, "--pag-window", "0.5"], /two fractions/],
     [[...base, "--layer-matching", "fuzzy"], /diffusers or strict/],
-    [[...base, "--ip-adapter", "a.bin", "--ip-adapter", "b.bin", "--ip-adapter-image", "r.png"], /one IP-Adapter at a time/],
+    [[...base, "--ip-adapter", "a.bin", "--ip-adapter", "b.bin", "--ip-adapter-image", "r.png", "--ip-adapter-scale", "1", "--ip-adapter-scale", "2", "--ip-adapter-scale", "3"], /one per --ip-adapter \(2\); found 3/],
     [[...base, "--ip-adapter", "a.bin"], /needs --ip-adapter-image/],
     [[...base, "--ip-adapter-scale", "0.5"], /needs --ip-adapter/],
     [[...base, "--controlnet", "a"], /need as many --control-image/],

@@ -10,7 +10,6 @@ import { PixArtSigmaPipeline } from "../pixart/pixart-sigma-pipeline.js"
 import { guidance as testCatalogue, hookKinds as testKinds, scaledBlockOnly } from "../internal/test-plugins.js"
 import { PipelineWorker } from "./pipeline-worker.js"
 import type { WorkerPipelineSpec } from "./protocol.js"
-import { RemoteError } from "./remote-error.js"
 
 const pixartSpec: WorkerPipelineSpec = { task: "text2image", modelDir: tinyModelPath("tiny-pixart-sigma"), pagAppliedLayers: ["blocks.2"] }
 const call = { prompt: "a small cactus", numInferenceSteps: 3, seed: 7 } as const
@@ -39,7 +38,7 @@ describe("PipelineWorker across families", () => {
   it("names what is wrong in a JSON chain", async () => {
     const bad = { guidance: [{ name: "cfg", scale: 5 }, { name: "pag", scale: 3, layer: ["mid"] }] }
     const error = await worker.run({ pipeline: pixartSpec, call: { ...call, guidance: bad } }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(RemoteError)
+    expect((error as Error).name).toBe("GuidanceOptionsError") // revived as its own class across the thread
     expect((error as Error).message).toMatch(/entry 1 \("pag"\).*unknown option "layer" \(did you mean "layers"\?\)/)
   })
 
