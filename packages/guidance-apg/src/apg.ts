@@ -9,9 +9,9 @@ import {
   isNeutralScale,
   validateBoolean,
   validateFinite,
-} from "./internal/common.js"
-import { checkOptionKeys } from "./internal/option-keys.js"
-import type { OptionNames } from "./internal/option-keys.js"
+} from "@pagkit/guidance"
+import { checkOptionKeys } from "@pagkit/guidance"
+import type { OptionNames } from "@pagkit/guidance"
 import { normalizedGuidance } from "./normalized-guidance.js"
 import type { ApgFormulation } from "./normalized-guidance.js"
 

@@ -2,9 +2,9 @@ import { Tensor } from "@pagkit/tensor"
 import { GuidanceOptionsError, isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
 import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
-import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
-import { checkOptionKeys } from "./internal/option-keys.js"
-import type { OptionNames } from "./internal/option-keys.js"
+import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "@pagkit/guidance"
+import { checkOptionKeys } from "@pagkit/guidance"
+import type { OptionNames } from "@pagkit/guidance"
 import { cfgZeroStarGuidance } from "./optimized-scale.js"
 
 /** Options of {@link cfgZeroStar}; every one has diffusers' `ClassifierFreeZeroStarGuidance` default. */

@@ -3,9 +3,9 @@ import { GuidanceOptionsError, isInWindow, validateScale, validateWindow } from 
 import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
 import { frequencyDecoupledGuidance } from "./frequency-decoupled.js"
-import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
-import { checkOptionKeys } from "./internal/option-keys.js"
-import type { OptionNames } from "./internal/option-keys.js"
+import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "@pagkit/guidance"
+import { checkOptionKeys } from "@pagkit/guidance"
+import type { OptionNames } from "@pagkit/guidance"
 
 /** Options of {@link fdg}; every one has diffusers' `FrequencyDecoupledGuidance` default. */
 export interface FdgOptions {

@@ -2,9 +2,9 @@ import type { Tensor } from "@pagkit/tensor"
 import { isInWindow, validateScale, validateWindow } from "@pagkit/guidance"
 import type { BranchSpec, GuidanceMiddleware, GuidanceWindow, MiddlewareJSON, Predictions, StepContext } from "@pagkit/guidance"
 import { rescaleNoiseCfg } from "@pagkit/guidance-cfg"
-import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "./internal/common.js"
-import { checkOptionKeys } from "./internal/option-keys.js"
-import type { OptionNames } from "./internal/option-keys.js"
+import { checkOptionsObject, condUncond, foldGuided, isNeutralScale, validateBoolean, validateFinite } from "@pagkit/guidance"
+import { checkOptionKeys } from "@pagkit/guidance"
+import type { OptionNames } from "@pagkit/guidance"
 import { tangentialGuidance } from "./tangential-guidance.js"
 
 /** Options of {@link tcfg}; every one has diffusers' `TangentialClassifierFreeGuidance` default. */

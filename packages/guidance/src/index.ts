@@ -21,6 +21,9 @@ export { planBranches, planStep, rowHookPatterns, splitPredictions } from "./pla
 export type { GuidancePlan, PlanOptions, PlanRow, PlannedBranch, PlannedPass } from "./planner.js"
 export { Predictions } from "./predictions.js"
 export { chainToJSON, checkOptionNames, didYouMean, guidanceFromJSON } from "./json.js"
+export { checkOptionKeys, suggestOption } from "./option-keys.js"
+export type { OptionNames } from "./option-keys.js"
+export { checkOptionsObject, condUncond, foldGuided, isClose, isNeutralScale, validateBoolean, validateFinite } from "./strategy-helpers.js"
 export type { GuidanceCatalogue, GuidanceJSON, MiddlewareFactory } from "./json.js"
 export { activationLayers, activationValue } from "./internal/branch-key.js"
 export type {

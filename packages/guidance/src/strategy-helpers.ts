@@ -1,6 +1,7 @@
-// Shared by the guidance-family packages (same file in each package's src/internal/).
-import { GuidanceOptionsError, PredictionShapeError, addPredictions, asFloatTensor, scaledDifference } from "@pagkit/guidance"
-import type { FloatTensor } from "@pagkit/guidance"
+// Helpers the guidance-strategy packages share (options, diffusers' no-op rule, fold contract).
+import { GuidanceOptionsError, PredictionShapeError } from "./errors.js"
+import { addPredictions, asFloatTensor, scaledDifference } from "./guidance-math.js"
+import type { FloatTensor } from "./guidance-math.js"
 import { sameShape } from "@pagkit/tensor"
 import type { Tensor } from "@pagkit/tensor"
 

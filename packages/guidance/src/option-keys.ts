@@ -1,7 +1,7 @@
-// Shared by the guidance-family packages (same file in each package's src/internal/): @pagkit/guidance's
-// checkOptionNames, plus diffusers' argument names as aliases for the did-you-mean (`guidance_scale` → `scale`,
+// Option-name checks for strategy factories: like checkOptionNames, plus diffusers' argument names as aliases for the did-you-mean (`guidance_scale` → `scale`,
 // `start`/`stop` → `window`), which an edit distance cannot find.
-import { GuidanceOptionsError, didYouMean } from "@pagkit/guidance"
+import { GuidanceOptionsError } from "./errors.js"
+import { didYouMean } from "./json.js"
 
 /** Factory option name → the diffusers guider argument(s) it stands for (for did-you-mean hints). */
 export type OptionNames = Readonly<Record<string, readonly string[]>>
